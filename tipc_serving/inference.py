@@ -1,0 +1,114 @@
+"""Paddle Inference, configured the way Paddle Serving 0.9.0's LocalPredictor configures it.
+
+The reference must run the model as the service runs it, or small numeric differences are expected;
+`predictor_config` mirrors paddle_serving_app/local_predict.py (memory optim, IR optim switch, feed and
+fetch ops off, the same deleted pass, CPU math threads, MKLDNN, GPU / TensorRT precision).
+"""
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .errors import UserError
+
+MODEL_FILENAME = "inference.pdmodel"
+PARAMS_FILENAME = "inference.pdiparams"
+
+
+@dataclass
+class InferenceSettings:
+    use_gpu: bool = False
+    gpu_id: int = 0
+    cpu_threads: int = 2  # Paddle Serving's local_service_conf default thread_num
+    use_mkldnn: bool = False
+    ir_optim: bool = False  # Paddle Serving's default
+    mem_optim: bool = True  # Paddle Serving's default
+    use_trt: bool = False
+    precision: str = "fp32"
+
+    def as_dict(self):
+        return asdict(self)
+
+
+def model_files(model_dir, model_filename=MODEL_FILENAME, params_filename=PARAMS_FILENAME):
+    """The model and params paths in model_dir, or a UserError naming what is missing."""
+    model_dir = Path(model_dir)
+    if not model_dir.is_dir():
+        raise UserError("model directory not found: {}".format(model_dir))
+    model_file, params_file = model_dir / model_filename, model_dir / params_filename
+    for path in (model_file, params_file):
+        if not path.is_file():
+            raise UserError("model directory {} has no {}".format(model_dir, path.name))
+    return model_file, params_file
+
+
+def predictor_config(model_dir, settings):
+    import paddle.inference as paddle_infer
+
+    model_file, params_file = model_files(model_dir)
+    config = paddle_infer.Config(str(model_file), str(params_file))
+    precision = {
+        "fp32": paddle_infer.PrecisionType.Float32,
+        "fp16": paddle_infer.PrecisionType.Half,
+        "int8": paddle_infer.PrecisionType.Int8,
+    }.get(settings.precision.lower())
+    if precision is None:
+        raise UserError("unknown precision '{}' (fp32, fp16 or int8)".format(settings.precision))
+    if settings.mem_optim:
+        config.enable_memory_optim()
+    config.switch_ir_optim(settings.ir_optim)
+    config.switch_use_feed_fetch_ops(False)
+    config.delete_pass("conv_transpose_eltwiseadd_bn_fuse_pass")
+    config.set_cpu_math_library_num_threads(settings.cpu_threads)
+    if settings.use_mkldnn:
+        config.enable_mkldnn()
+    if settings.use_gpu:
+        config.enable_use_gpu(100, settings.gpu_id)
+        if settings.use_trt:
+            config.enable_tensorrt_engine(
+                precision_mode=precision, workspace_size=1 << 20, max_batch_size=32,
+                min_subgraph_size=3, use_static=False, use_calib_mode=False)
+    else:
+        config.disable_gpu()
+    config.disable_glog_info()
+    return config
+
+
+class Predictor:
+    """One Paddle Inference predictor: run(batch of CHW float32) -> first output, (N, classes)."""
+
+    def __init__(self, model_dir, settings=None):
+        import paddle.inference as paddle_infer
+
+        self.settings = settings or InferenceSettings()
+        try:
+            self._predictor = paddle_infer.create_predictor(predictor_config(model_dir, self.settings))
+        except UserError:
+            raise
+        except Exception as err:  # Paddle reports a bad model file with assorted exception types
+            raise UserError("cannot load the model in {}: {}".format(model_dir, str(err).strip().splitlines()[-1])) from None
+        self.input_name = self._predictor.get_input_names()[0]
+        self.output_name = self._predictor.get_output_names()[0]
+
+    def run(self, batch):
+        batch = np.ascontiguousarray(batch, dtype=np.float32)
+        handle = self._predictor.get_input_handle(self.input_name)
+        handle.reshape(batch.shape)
+        handle.copy_from_cpu(batch)
+        self._predictor.run()
+        return self._predictor.get_output_handle(self.output_name).copy_to_cpu()
+
+
+def gpu_count():
+    """Number of CUDA devices Paddle can use here (0 on a CPU-only machine)."""
+    if os.environ.get("CUDA_VISIBLE_DEVICES", None) == "":
+        return 0
+    try:
+        import paddle
+
+        if not paddle.device.is_compiled_with_cuda():
+            return 0
+        return paddle.device.cuda.device_count()
+    except Exception:
+        return 0

@@ -1,0 +1,254 @@
+"""Start, probe and stop a pipeline service: ports, readiness and process-group teardown.
+
+Used by the harness (through `python -m tipc_serving ports|wait-ready|stop`) and by the tests' fixtures,
+so both manage services the same way:
+- ports: a port is free when nothing listens on it on any interface; if not, name the holder.
+- readiness: the service's main process is alive, the HTTP gateway answers with a pipeline reply, the
+  listener belongs to the service's own process group (a leftover service on the same port is never
+  mistaken for ours), and a deadline holds. A service that dies fails at once.
+- stop: SIGINT to the main process (Paddle Serving's clean shutdown), then SIGTERM to the process
+  group, then SIGKILL to it, each after a grace period. Only the group we started is signalled.
+"""
+import errno
+import json
+import os
+import signal
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+
+import psutil
+
+LOOPBACK = "127.0.0.1"
+
+
+# ---------------------------------------------------------------- ports
+
+def port_in_use(port):
+    """True when something listens on `port` on some interface (IPv4 or IPv6)."""
+    for family, address in ((socket.AF_INET, "0.0.0.0"), (socket.AF_INET6, "::")):
+        try:
+            probe = socket.socket(family, socket.SOCK_STREAM)
+        except OSError:
+            continue  # no IPv6 here
+        try:
+            if family == socket.AF_INET6:
+                probe.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            probe.bind((address, port))
+        except OSError as err:
+            if err.errno == errno.EADDRINUSE:
+                return True
+            if err.errno != errno.EADDRNOTAVAIL:
+                raise
+        finally:
+            probe.close()
+    return False
+
+
+def listeners(port):
+    """psutil processes listening on TCP `port` (empty when not visible, e.g. without privileges)."""
+    found = []
+    try:
+        connections = psutil.net_connections(kind="tcp")
+    except (psutil.AccessDenied, PermissionError):
+        return found
+    for conn in connections:
+        if conn.status == psutil.CONN_LISTEN and conn.laddr and conn.laddr.port == port and conn.pid:
+            try:
+                found.append(psutil.Process(conn.pid))
+            except psutil.NoSuchProcess:
+                pass
+    return found
+
+
+def describe_process(process):
+    try:
+        cmdline = " ".join(process.cmdline()) or process.name()
+    except (psutil.NoSuchProcess, psutil.AccessDenied):
+        cmdline = "?"
+    return "pid {} ({})".format(process.pid, cmdline[:120])
+
+
+def port_holder(port):
+    """A human description of who holds `port`, or None when the port is free."""
+    if not port_in_use(port):
+        return None
+    holders = listeners(port)
+    if not holders:
+        return "port {} is in use (the owner is not visible to this user)".format(port)
+    return "port {} is in use by {}".format(port, ", ".join(describe_process(p) for p in holders))
+
+
+def free_port():
+    """A port that is free right now (for tests and benchmarks that pick their own)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((LOOPBACK, 0))
+        return sock.getsockname()[1]
+
+
+def free_ports(count):
+    ports = set()
+    while len(ports) < count:
+        port = free_port()
+        if not port_in_use(port):
+            ports.add(port)
+    return sorted(ports)
+
+
+# ---------------------------------------------------------------- process group
+
+def group_members(pgid):
+    """Live (non-zombie) processes whose process group is pgid."""
+    members = []
+    for process in psutil.process_iter(["pid", "status"]):
+        try:
+            if process.info["status"] == psutil.STATUS_ZOMBIE:
+                continue
+            if os.getpgid(process.pid) == pgid:
+                members.append(process)
+        except (ProcessLookupError, psutil.NoSuchProcess, PermissionError):
+            continue
+    return members
+
+
+def is_alive(pid):
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
+def _signal_group(pgid, sig):
+    try:
+        os.killpg(pgid, sig)
+    except ProcessLookupError:
+        pass
+
+
+def _wait_group_gone(pgid, seconds):
+    deadline = time.monotonic() + seconds
+    while True:
+        if not group_members(pgid):
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.1)
+
+
+@dataclass
+class StopReport:
+    pgid: int
+    already_gone: bool = False
+    signals: tuple = ()
+    stopped: bool = True
+
+    def describe(self):
+        if self.already_gone:
+            return "service group {} had already exited".format(self.pgid)
+        steps = " then ".join(self.signals)
+        if self.stopped:
+            return "service group {} stopped after {}".format(self.pgid, steps)
+        return "service group {} did NOT stop after {}".format(self.pgid, steps)
+
+
+def stop_group(pgid, grace=10.0):
+    """Stop every process of the group `pgid` (which must be a group this code started)."""
+    if pgid <= 1 or pgid == os.getpgrp():
+        raise ValueError("refusing to signal process group {}".format(pgid))
+    if not group_members(pgid):
+        return StopReport(pgid, already_gone=True)
+    sent = []
+    for sig, target_group, wait in ((signal.SIGINT, False, grace), (signal.SIGTERM, True, grace / 2),
+                                    (signal.SIGKILL, True, 5.0)):
+        if target_group:
+            _signal_group(pgid, sig)
+        else:
+            try:
+                os.kill(pgid, sig)  # the group leader is the service's main process
+            except ProcessLookupError:
+                _signal_group(pgid, sig)
+        sent.append(sig.name)
+        if _wait_group_gone(pgid, wait):
+            return StopReport(pgid, signals=tuple(sent))
+    return StopReport(pgid, signals=tuple(sent), stopped=False)
+
+
+# ---------------------------------------------------------------- readiness
+
+class NotReady(Exception):
+    """The service did not become ready; the message says why and where to look."""
+
+
+def probe(url, timeout=2.0):
+    """POST an empty request; a pipeline reply (JSON with err_no) proves the whole path answers.
+    Returns the parsed reply, or None when nothing (or something else) answered."""
+    body = json.dumps({"key": [], "value": [], "logid": 0}).encode()
+    request = urllib.request.Request(url, data=body, headers={"Content-Type": "application/json"})
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # never through a proxy
+    try:
+        with opener.open(request, timeout=timeout) as response:
+            reply = json.loads(response.read().decode("utf-8", "replace"))
+    except (urllib.error.URLError, OSError, ValueError):
+        return None
+    return reply if isinstance(reply, dict) and "err_no" in reply else None
+
+
+def listener_belongs_to(port, pgid):
+    """True/False when the listener of `port` is/is not in process group pgid; None if not visible."""
+    holders = listeners(port)
+    if not holders:
+        return None
+    for process in holders:
+        try:
+            if os.getpgid(process.pid) == pgid:
+                return True
+        except ProcessLookupError:
+            continue
+    return False
+
+
+def exit_description(pid):
+    """How a (just) dead process ended, if we can still tell."""
+    try:
+        _, status = os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        return "exited"
+    if os.WIFSIGNALED(status):
+        return "was killed by {}".format(signal.Signals(os.WTERMSIG(status)).name)
+    if os.WIFEXITED(status):
+        return "exited with status {}".format(os.WEXITSTATUS(status))
+    return "exited"
+
+
+def wait_ready(pid, url, http_port, timeout=60.0, log_path=None, interval=0.25):
+    """Return seconds until ready, or raise NotReady naming the cause and the log to read."""
+    start = time.monotonic()
+    see_log = " (see {})".format(log_path) if log_path else ""
+    foreign_answer = False
+    while True:
+        if not is_alive(pid):
+            raise NotReady("service process {} {} before it was ready{}".format(pid, exit_description(pid), see_log))
+        if probe(url) is not None:
+            owner = listener_belongs_to(http_port, pid)
+            if owner is not False:
+                return time.monotonic() - start
+            foreign_answer = True
+        elapsed = time.monotonic() - start
+        if elapsed >= timeout:
+            if foreign_answer:
+                raise NotReady("port {} answers, but from a process outside service group {} (a leftover "
+                               "service?){}".format(http_port, pid, see_log))
+            raise NotReady("service did not answer on {} within {:.0f} s{}".format(url, timeout, see_log))
+        time.sleep(interval)
+
+
+# ---------------------------------------------------------------- start (for Python callers)
+
+def start(argv, log_path, cwd=None, env=None):
+    """Start argv in a new session (its own process group), stdout and stderr to log_path."""
+    with open(log_path, "ab") as log:
+        return subprocess.Popen(argv, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT,
+                                stdin=subprocess.DEVNULL, start_new_session=True)

@@ -1,0 +1,87 @@
+"""What a converted model (`paddle_serving_client.convert` output) says about its tensors.
+
+The feed and fetch names differ from export to export (`linear_5.tmp_1`, `softmax_1.tmp_0`, ...), so
+they are always read from `serving_server_conf.prototxt`, never written as literals.
+"""
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import List
+
+from .errors import UserError
+
+SERVER_CONF = "serving_server_conf.prototxt"
+CLIENT_CONF = "serving_client_conf.prototxt"
+# What a successful conversion must leave behind, relative to --serving_server / --serving_client.
+REQUIRED_SERVER_FILES = (SERVER_CONF, "serving_server_conf.stream.prototxt")
+REQUIRED_CLIENT_FILES = (CLIENT_CONF, "serving_client_conf.stream.prototxt")
+
+_BLOCK = re.compile(r"\b(feed_var|fetch_var)\s*\{([^{}]*)\}", re.S)
+_FIELD = re.compile(r"\b(\w+)\s*:\s*(\"(?:[^\"\\]|\\.)*\"|\S+)")
+
+
+@dataclass
+class TensorSpec:
+    name: str
+    alias_name: str
+    shape: List[int] = field(default_factory=list)
+
+
+@dataclass
+class ServingModelConfig:
+    path: Path
+    feeds: List[TensorSpec]
+    fetches: List[TensorSpec]
+
+    @property
+    def feed_names(self):
+        return [t.alias_name for t in self.feeds]
+
+    @property
+    def fetch_names(self):
+        return [t.alias_name for t in self.fetches]
+
+
+def _tensor(block_text):
+    values = {}
+    shape = []
+    for key, raw in _FIELD.findall(block_text):
+        value = raw[1:-1] if raw.startswith('"') else raw
+        if key == "shape":
+            shape.append(int(value))
+        else:
+            values[key] = value
+    name = values.get("name")
+    return TensorSpec(name=name, alias_name=values.get("alias_name", name), shape=shape) if name else None
+
+
+def parse_model_config(text, path="<text>"):
+    feeds, fetches = [], []
+    for kind, body in _BLOCK.findall(text):
+        tensor = _tensor(body)
+        if tensor is None:
+            raise UserError("{}: a {} block has no name".format(path, kind))
+        (feeds if kind == "feed_var" else fetches).append(tensor)
+    if not feeds or not fetches:
+        raise UserError("{}: expected feed_var and fetch_var blocks, found {} feed and {} fetch".format(
+            path, len(feeds), len(fetches)))
+    return ServingModelConfig(Path(path), feeds, fetches)
+
+
+def load_model_config(model_dir):
+    """Read <model_dir>/serving_server_conf.prototxt (or the client's, if given a client folder)."""
+    model_dir = Path(model_dir)
+    for name in (SERVER_CONF, CLIENT_CONF):
+        path = model_dir / name
+        if path.is_file():
+            return parse_model_config(path.read_text(encoding="utf-8", errors="replace"), path)
+    if not model_dir.is_dir():
+        raise UserError("converted model folder not found: {}".format(model_dir))
+    raise UserError("{} has no {}: was the model converted with paddle_serving_client.convert?".format(
+        model_dir, SERVER_CONF))
+
+
+def missing_files(folder, required):
+    """The required file names that are absent from folder (empty when the conversion is complete)."""
+    folder = Path(folder)
+    return [name for name in required if not (folder / name).is_file()]
