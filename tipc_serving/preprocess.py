@@ -48,6 +48,8 @@ def decode_image(data):
             raise ImageError("not an image: the data is in no format Pillow can read") from None
         except (Image.DecompressionBombError, Image.DecompressionBombWarning):
             raise ImageTooLarge("image is over the limit of {} pixels".format(MAX_IMAGE_PIXELS)) from None
+        except (OSError, SyntaxError, ValueError) as err:  # a header cut short, a corrupt header
+            raise ImageError("cannot read the image header: {}".format(err)) from None
         width, height = image.size
         if width * height > MAX_IMAGE_PIXELS:
             raise ImageTooLarge("image is {}x{} pixels, over the limit of {} pixels".format(

@@ -65,14 +65,26 @@ def parse_line(line):
         class_ids, probs = [int(match["class_id"])], [float(match["prob"])]
         if match["topk"]:
             pairs = [item.split(":", 1) for item in match["topk"].split()]
-            if pairs and all(len(pair) == 2 for pair in pairs):
+            try:
                 class_ids = [int(c) for c, _ in pairs]
                 probs = [float(p) for _, p in pairs]
+            except ValueError:
+                return _malformed(match["name"], "its topk field is not 'id:prob ...'")
+            if not pairs or class_ids[0] != int(match["class_id"]) or \
+                    format_prob(probs[0]) != format_prob(float(match["prob"])):
+                return _malformed(match["name"], "class_id/prob disagree with the first topk entry")
         return ImageResult(match["name"], class_ids, probs)
     match = _ERROR.match(line)
     if match:
         return ImageResult(match["name"], err_no=int(match["err_no"]), err_msg=match["err_msg"])
     return None
+
+
+MALFORMED_LINE = -2  # err_no given to a result line that contradicts itself
+
+
+def _malformed(name, why):
+    return ImageResult(name, err_no=MALFORMED_LINE, err_msg="malformed result line: " + why)
 
 
 def parse_lines(lines):

@@ -35,6 +35,9 @@ def port_in_use(port):
         except OSError:
             continue  # no IPv6 here
         try:
+            # SO_REUSEADDR: connections in TIME_WAIT from a stopped service do not count as "in use",
+            # only a listener does (the pipeline's servers set it too).
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             if family == socket.AF_INET6:
                 probe.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
             probe.bind((address, port))
@@ -128,7 +131,7 @@ def _signal_group(pgid, sig):
         pass
 
 
-def _wait_group_gone(pgid, seconds):
+def wait_group_gone(pgid, seconds):
     deadline = time.monotonic() + seconds
     while True:
         if not group_members(pgid):
@@ -171,7 +174,7 @@ def stop_group(pgid, grace=10.0):
             except ProcessLookupError:
                 _signal_group(pgid, sig)
         sent.append(sig.name)
-        if _wait_group_gone(pgid, wait):
+        if wait_group_gone(pgid, wait):
             return StopReport(pgid, signals=tuple(sent))
     return StopReport(pgid, signals=tuple(sent), stopped=False)
 
@@ -252,3 +255,51 @@ def start(argv, log_path, cwd=None, env=None):
     with open(log_path, "ab") as log:
         return subprocess.Popen(argv, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT,
                                 stdin=subprocess.DEVNULL, start_new_session=True)
+
+
+# ---------------------------------------------------------------- command line (for the shell harness)
+
+def _parser(prog):
+    import argparse
+
+    return argparse.ArgumentParser(prog="python -m tipc_serving " + prog)
+
+
+def ports_main(argv=None):
+    """Exit 0 when every port is free; else one line per busy port naming its holder, exit 1."""
+    parser = _parser("ports")
+    parser.add_argument("ports", nargs="+", type=int)
+    args = parser.parse_args(argv)
+    busy = [holder for holder in map(port_holder, args.ports) if holder]
+    for line in busy:
+        print(line)
+    return 1 if busy else 0
+
+
+def wait_ready_main(argv=None):
+    """Exit 0 once ready (printing the seconds it took); 1 with the reason when not."""
+    parser = _parser("wait-ready")
+    parser.add_argument("--pid", type=int, required=True, help="the service's main process (its group leader)")
+    parser.add_argument("--url", required=True)
+    parser.add_argument("--http-port", type=int, required=True)
+    parser.add_argument("--timeout", type=float, default=60.0)
+    parser.add_argument("--log", help="the service's log, named in the failure message")
+    args = parser.parse_args(argv)
+    try:
+        seconds = wait_ready(args.pid, args.url, args.http_port, args.timeout, args.log)
+    except NotReady as err:
+        print(err)
+        return 1
+    print("ready after {:.1f} s".format(seconds))
+    return 0
+
+
+def stop_main(argv=None):
+    """Stop a process group this harness started; exit 1 if it would not stop."""
+    parser = _parser("stop")
+    parser.add_argument("--pgid", type=int, required=True)
+    parser.add_argument("--grace", type=float, default=10.0, help="seconds after SIGINT, half that after SIGTERM")
+    args = parser.parse_args(argv)
+    report = stop_group(args.pgid, args.grace)
+    print(report.describe())
+    return 0 if report.stopped else 1

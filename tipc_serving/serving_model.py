@@ -85,3 +85,32 @@ def missing_files(folder, required):
     """The required file names that are absent from folder (empty when the conversion is complete)."""
     folder = Path(folder)
     return [name for name in required if not (folder / name).is_file()]
+
+
+def converted_main(argv=None):
+    """`converted [--since EPOCH] SERVER_DIR CLIENT_DIR`: exit 0 when the conversion wrote every file
+    (after EPOCH, so an earlier conversion's leftovers do not pass for this one); else say what is wrong."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m tipc_serving converted")
+    parser.add_argument("--since", type=float, default=0.0)
+    parser.add_argument("server_dir")
+    parser.add_argument("client_dir")
+    args = parser.parse_args(argv)
+    problems = []
+    for folder, required in ((args.server_dir, REQUIRED_SERVER_FILES), (args.client_dir, REQUIRED_CLIENT_FILES)):
+        for name in missing_files(folder, required):
+            problems.append("{} was not written".format(Path(folder) / name))
+        for name in set(required) - set(missing_files(folder, required)):
+            path = Path(folder) / name
+            if path.stat().st_mtime + 1.0 < args.since:
+                problems.append("{} is left from an earlier conversion".format(path))
+    if not problems:
+        try:
+            load_model_config(args.server_dir)
+        except UserError as err:
+            problems.append(str(err))
+    if problems:
+        print("conversion incomplete: " + "; ".join(sorted(problems)))
+        return 1
+    return 0

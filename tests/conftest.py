@@ -1,0 +1,74 @@
+"""Shared fixtures: the repo's paths, a command runner, and a session-wide exported, converted model."""
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+PYTHON = sys.executable
+IMAGES = REPO_ROOT / "images"
+SERVING_DIR = REPO_ROOT / "deploy" / "serving_python"
+PROXY_VARS = ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "all_proxy", "ALL_PROXY")
+
+sys.path.insert(0, str(REPO_ROOT))
+
+
+def clean_env(**extra):
+    """The environment for a child process: no proxies, the repo importable, plus `extra`."""
+    env = {k: v for k, v in os.environ.items() if k not in PROXY_VARS}
+    env["NO_PROXY"] = env["no_proxy"] = "127.0.0.1,localhost"
+    env["PYTHONPATH"] = str(REPO_ROOT)
+    env.update({k: str(v) for k, v in extra.items()})
+    return env
+
+
+def run(args, cwd=REPO_ROOT, env=None, timeout=300, check=False):
+    """Run a command (list of str), capture text output; never through a shell."""
+    result = subprocess.run([str(a) for a in args], cwd=str(cwd), env=env or clean_env(),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=timeout)
+    if check and result.returncode != 0:
+        raise AssertionError("{} exited {}\nstdout:\n{}\nstderr:\n{}".format(
+            args, result.returncode, result.stdout[-3000:], result.stderr[-3000:]))
+    return result
+
+
+def export_model(save_dir, model="alexnet", seed=0):
+    run([PYTHON, REPO_ROOT / "tools" / "export_model.py", "--model", model, "--seed", seed,
+         "--save_dir", save_dir], check=True)
+    return Path(save_dir)
+
+
+def convert_model(model_dir, out_dir):
+    out_dir = Path(out_dir)
+    run([PYTHON, "-m", "paddle_serving_client.convert", "--dirname", model_dir,
+         "--model_filename", "inference.pdmodel", "--params_filename", "inference.pdiparams",
+         "--serving_server", out_dir / "serving_server", "--serving_client", out_dir / "serving_client"],
+        cwd=out_dir, check=True)
+    return out_dir / "serving_server"
+
+
+def reference(model_dir, out_json, *extra):
+    run([PYTHON, REPO_ROOT / "tools" / "infer.py", "--model-dir", model_dir, "--img-path", IMAGES,
+         "--output-json", out_json, *extra], check=True)
+    return json.loads(Path(out_json).read_text())
+
+
+@pytest.fixture(scope="session")
+def alexnet_model(tmp_path_factory):
+    """AlexNet exported with seed 0 (about 240 MB, a few seconds), shared by the whole session."""
+    return export_model(tmp_path_factory.mktemp("alexnet") / "alexnet_infer")
+
+
+@pytest.fixture(scope="session")
+def alexnet_serving_server(alexnet_model, tmp_path_factory):
+    """The session's AlexNet converted by paddle_serving_client.convert: the serving_server folder."""
+    return convert_model(alexnet_model, tmp_path_factory.mktemp("alexnet_converted"))
+
+
+@pytest.fixture(scope="session")
+def alexnet_reference(alexnet_model, tmp_path_factory):
+    """tools/infer.py --output-json over images/ with the service's default settings."""
+    return reference(alexnet_model, tmp_path_factory.mktemp("alexnet_reference") / "reference.json")

@@ -1,0 +1,80 @@
+"""Running the real pipeline service from tests: one helper shared by every test module that needs it.
+
+It starts deploy/serving_python/web_service.py in its own process group on free ports, waits with the
+same readiness probe the harness uses, and always stops the whole group (tipc_serving.service).
+"""
+import contextlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import requests
+
+from conftest import PYTHON, SERVING_DIR, clean_env
+from tipc_serving import protocol, service
+
+
+@dataclass
+class RunningService:
+    name: str
+    http_port: int
+    rpc_port: int
+    process: object
+    log_path: Path
+    workdir: Path
+
+    @property
+    def url(self):
+        return "http://127.0.0.1:{}/{}/prediction".format(self.http_port, self.name)
+
+    @property
+    def endpoint(self):
+        return "127.0.0.1:{}".format(self.rpc_port)
+
+    def post(self, body, name=None, raw=None, timeout=30):
+        """POST a JSON body (or raw bytes) and return the requests.Response."""
+        url = self.url if name is None else "http://127.0.0.1:{}/{}/prediction".format(self.http_port, name)
+        session = requests.Session()
+        session.trust_env = False
+        if raw is not None:
+            return session.post(url, data=raw, timeout=timeout)
+        return session.post(url, json=body, timeout=timeout)
+
+    def classify(self, images):
+        """images: list of (key, bytes). Returns the parsed reply dict."""
+        return self.post(protocol.request_body(images)).json()
+
+    def log_text(self):
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+
+def service_argv(serving_server, http_port, rpc_port, name=None, opts=()):
+    argv = [PYTHON, str(SERVING_DIR / "web_service.py"), "--config", str(SERVING_DIR / "config.yml")]
+    if name:
+        argv += ["--name", name]
+    argv += ["--opt", "op.{}.local_service_conf.model_config={}".format(name or "alexnet", serving_server),
+             "http_port={}".format(http_port), "rpc_port={}".format(rpc_port), *opts]
+    return argv
+
+
+@contextlib.contextmanager
+def running_service(serving_server, workdir, name=None, opts=(), env=None, ready_timeout=90):
+    """Start the service, yield a RunningService once it answers, stop its process group afterwards."""
+    workdir = Path(workdir)
+    workdir.mkdir(parents=True, exist_ok=True)
+    http_port, rpc_port = service.free_ports(2)
+    log_path = workdir / "server.log"
+    child_env = clean_env(SERVING_LOG_PATH=workdir / "PipelineServingLogs", SERVING_HOME=workdir, **(env or {}))
+    process = service.start(service_argv(serving_server, http_port, rpc_port, name, opts), log_path,
+                            cwd=str(workdir), env=child_env)
+    running = RunningService(name or "alexnet", http_port, rpc_port, process, log_path, workdir)
+    try:
+        service.wait_ready(process.pid, running.url, http_port, timeout=ready_timeout, log_path=log_path)
+        yield running
+    finally:
+        service.stop_group(process.pid)
+        process.wait(timeout=30)
+
+
+def leftover_processes(pgid):
+    """Processes still alive in a group that should be gone (for the no-leftovers assertions)."""
+    return [p.pid for p in service.group_members(pgid)]
