@@ -43,10 +43,25 @@ def model_files(model_dir, model_filename=MODEL_FILENAME, params_filename=PARAMS
     return model_file, params_file
 
 
+def check_program(model_file):
+    """Refuse a model file that is not a Paddle program: Paddle Inference segfaults on one."""
+    from google.protobuf.message import DecodeError
+    from paddle.fluid.proto import framework_pb2
+
+    program = framework_pb2.ProgramDesc()
+    try:
+        program.ParseFromString(Path(model_file).read_bytes())
+    except (DecodeError, OSError) as err:
+        raise UserError("{} is not a Paddle inference program: {}".format(model_file, err)) from None
+    if not program.blocks or not program.blocks[0].ops:
+        raise UserError("{} is not a Paddle inference program: it has no operators".format(model_file))
+
+
 def predictor_config(model_dir, settings):
     import paddle.inference as paddle_infer
 
     model_file, params_file = model_files(model_dir)
+    check_program(model_file)
     config = paddle_infer.Config(str(model_file), str(params_file))
     precision = {
         "fp32": paddle_infer.PrecisionType.Float32,

@@ -21,6 +21,10 @@ MAX_IMAGE_BYTES = 20 * 1024 * 1024
 MAX_IMAGE_PIXELS = 40_000_000  # about 6300 x 6300
 MAX_ASPECT_RATIO = 50
 
+# Only raster formats a camera or a web page produces: Pillow's other readers (EPS runs Ghostscript,
+# for one) have no place in a service that decodes untrusted bytes.
+ACCEPTED_FORMATS = ("JPEG", "PNG", "BMP", "WEBP", "GIF", "TIFF", "PPM")
+
 # Paddle Serving's op processes run one request at a time per process: extra OpenCV threads only
 # compete with the predictor's math threads on a small machine.
 cv2.setNumThreads(1)
@@ -43,9 +47,9 @@ def decode_image(data):
     with warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         try:
-            image = Image.open(io.BytesIO(data))
+            image = Image.open(io.BytesIO(data), formats=ACCEPTED_FORMATS)
         except UnidentifiedImageError:
-            raise ImageError("not an image: the data is in no format Pillow can read") from None
+            raise ImageError("not an image: the data is none of {}".format(", ".join(ACCEPTED_FORMATS))) from None
         except (Image.DecompressionBombError, Image.DecompressionBombWarning):
             raise ImageTooLarge("image is over the limit of {} pixels".format(MAX_IMAGE_PIXELS)) from None
         except (OSError, SyntaxError, ValueError) as err:  # a header cut short, a corrupt header
@@ -58,10 +62,19 @@ def decode_image(data):
             raise ImageError("image is {}x{} pixels: aspect ratio over {}:1".format(width, height, MAX_ASPECT_RATIO))
         try:
             image.load()
-            rgb = image.convert("RGB")
-        except (OSError, SyntaxError, ValueError) as err:
+            return _to_rgb_array(image)
+        except (OSError, SyntaxError, ValueError, AttributeError, IndexError) as err:
             raise ImageError("cannot decode the {} image: {}".format(image.format or "", err)) from None
-    return np.asarray(rgb)
+
+
+def _to_rgb_array(image):
+    """RGB uint8 (H, W, 3). Pillow's 16/32-bit grayscale -> RGB clips instead of scaling: scale first."""
+    if image.mode in ("I;16", "I;16B", "I;16L", "I"):
+        gray = np.asarray(image, dtype=np.float64)
+        peak = 65535.0 if image.mode.startswith("I;16") or gray.max() > 255 else 255.0
+        gray8 = np.clip(np.round(gray * (255.0 / peak)), 0, 255).astype(np.uint8)
+        return np.repeat(gray8[:, :, None], 3, axis=2)
+    return np.asarray(image.convert("RGB"))
 
 
 def resize_short(rgb, short=RESIZE_SHORT):

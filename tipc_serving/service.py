@@ -117,6 +117,29 @@ def group_members(pgid):
     return members
 
 
+def dead_members(pgid):
+    """Zombie processes of the group: a service process that died and was not reaped (an op process
+    that crashed while the pipeline's main process lives on, for example)."""
+    dead = []
+    for process in psutil.process_iter(["pid", "status"]):
+        try:
+            if process.info["status"] == psutil.STATUS_ZOMBIE and os.getpgid(process.pid) == pgid:
+                dead.append(process.pid)
+        except (ProcessLookupError, psutil.NoSuchProcess, PermissionError):
+            continue
+    return dead
+
+
+def health_problem(pid):
+    """Why the service whose main process (and group leader) is pid is not healthy, or None."""
+    if not is_alive(pid):
+        return "service process {} {}".format(pid, exit_description(pid))
+    dead = [p for p in dead_members(pid) if p != pid]
+    if dead:
+        return "service process {} of group {} died".format(", ".join(map(str, dead)), pid)
+    return None
+
+
 def is_alive(pid):
     try:
         return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
@@ -232,8 +255,9 @@ def wait_ready(pid, url, http_port, timeout=60.0, log_path=None, interval=0.25):
     see_log = " (see {})".format(log_path) if log_path else ""
     foreign_answer = False
     while True:
-        if not is_alive(pid):
-            raise NotReady("service process {} {} before it was ready{}".format(pid, exit_description(pid), see_log))
+        problem = health_problem(pid)
+        if problem:
+            raise NotReady("{} before it was ready{}".format(problem, see_log))
         if probe(url) is not None:
             owner = listener_belongs_to(http_port, pid)
             if owner is not False:
@@ -291,6 +315,17 @@ def wait_ready_main(argv=None):
         print(err)
         return 1
     print("ready after {:.1f} s".format(seconds))
+    return 0
+
+
+def health_main(argv=None):
+    """Exit 0 while the service's processes all live; else say which died, exit 1."""
+    parser = _parser("health")
+    parser.add_argument("--pid", type=int, required=True)
+    problem = health_problem(parser.parse_args(argv).pid)
+    if problem:
+        print(problem)
+        return 1
     return 0
 
 

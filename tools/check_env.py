@@ -45,6 +45,8 @@ def problems(paths):
     for path in paths:
         for line in requirement_lines(path):
             requirement = requirement_class(line)
+            if requirement.marker is not None and not requirement.marker.evaluate():
+                continue  # not for this platform / Python
             version = _installed_version(requirement.name)
             if version is None:
                 found.append("{}: not installed".format(requirement.name))

@@ -80,7 +80,7 @@ def export(args):
     model = paddle.nn.Sequential(classifier, paddle.nn.Softmax(axis=-1))
     model.eval()
     static_model = paddle.jit.to_static(
-        model, input_spec=[InputSpec(shape=models.INPUT_SHAPE, dtype="float32", name="x")])
+        model, input_spec=[InputSpec(shape=list(models.INPUT_SHAPE), dtype="float32", name="x")])
 
     save_dir = Path(args.save_dir or os.path.join("inference", "{}_infer".format(args.model)))
     save_dir.parent.mkdir(parents=True, exist_ok=True)

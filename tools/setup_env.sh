@@ -67,7 +67,10 @@ active_environment_python() {
 find_base_python() {
     local candidate pyenv_root
     local candidates=()
-    [[ -n "${TIPC_PYTHON:-}" ]] && candidates+=("$TIPC_PYTHON")
+    if [[ -n "${TIPC_PYTHON:-}" ]]; then
+        echo "$TIPC_PYTHON"  # checked by require_explicit_python_supported
+        return 0
+    fi
     for candidate in python3.9 python3.8; do
         command -v "$candidate" >/dev/null 2>&1 && candidates+=("$(command -v "$candidate")")
     done
@@ -76,9 +79,11 @@ find_base_python() {
         pyenv_root="$(pyenv root 2>/dev/null || true)"
     fi
     if [[ -n "$pyenv_root" ]]; then
-        for candidate in "$pyenv_root"/versions/3.9*/bin/python3.9 "$pyenv_root"/versions/3.8*/bin/python3.8; do
+        # Newest patch release first (3.9.18 before 3.9.1).
+        while IFS= read -r candidate; do
             [[ -x "$candidate" ]] && candidates+=("$candidate")
-        done
+        done < <(printf '%s\n' "$pyenv_root"/versions/3.9*/bin/python3.9 | sort -rV; \
+                 printf '%s\n' "$pyenv_root"/versions/3.8*/bin/python3.8 | sort -rV)
     fi
     for candidate in "${candidates[@]}"; do
         if supported_version "$candidate" >/dev/null; then
@@ -120,8 +125,16 @@ build_venv() {
     say "environment ready"
 }
 
+# An explicit choice is used or refused, never silently replaced by another interpreter.
+require_explicit_python_supported() {
+    if [[ -n "${TIPC_PYTHON:-}" ]] && ! supported_version "$TIPC_PYTHON" >/dev/null; then
+        die "TIPC_PYTHON=$TIPC_PYTHON is not a working Python 3.9 or 3.8"
+    fi
+}
+
 main() {
     local active base
+    require_explicit_python_supported
     if [[ "${1:-}" == "--find-python" ]]; then
         active="$(active_environment_python)"
         if [[ -n "$active" ]] && satisfies_requirements "$active" 2>/dev/null; then

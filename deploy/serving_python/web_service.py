@@ -25,6 +25,7 @@ sys.path.insert(0, str(SERVING_DIR.parent.parent))
 
 from tipc_serving import postprocess, preprocess, protocol, service_config  # noqa: E402
 from tipc_serving.errors import UserError, cli  # noqa: E402
+from tipc_serving.inference import check_program  # noqa: E402
 from tipc_serving.serving_model import load_model_config  # noqa: E402
 
 from paddle_serving_server.web_service import Op, WebService  # noqa: E402
@@ -147,6 +148,10 @@ def check_model(config, name):
     if not model_config:
         raise UserError("op.{}.local_service_conf.model_config is not set".format(name))
     model = load_model_config(model_config)
+    model_file = next(iter(sorted(Path(model_config).glob("*.pdmodel"))), None)
+    if model_file is None:
+        raise UserError("{} has no .pdmodel file".format(model_config))
+    check_program(model_file)
     return model
 
 
