@@ -64,6 +64,15 @@ service_is_alive() {
         && [[ "$(awk '/^State:/ { print $2 }' "/proc/$SERVICE_PID/status" 2>/dev/null)" != "Z" ]]
 }
 
+# describe_exit STATUS: "1", or "137 (killed by SIGKILL)" for a status from a signal.
+describe_exit() {
+    if [[ "$1" -gt 128 ]]; then
+        printf '%s (killed by SIG%s)' "$1" "$(kill -l "$(($1 - 128))")"
+    else
+        printf '%s' "$1"
+    fi
+}
+
 # wait_until_ready LOG: poll until the service answers, dies, or READY_TIMEOUT passes.
 wait_until_ready() {
     run_step "$1" "$REPO_ROOT" "$PY" -m tipc_serving wait-ready --pid "$SERVICE_PID" --url "$SERVICE_URL" \

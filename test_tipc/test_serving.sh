@@ -203,6 +203,11 @@ run_case() {
     if ! wait_until_ready "$CASE_DIR/ready.log"; then
         local why
         why="$(tail -n 1 "$CASE_DIR/ready.log")"
+        if ! service_is_alive; then
+            local service_rc=0
+            wait "$SERVICE_PID" 2>/dev/null || service_rc=$?
+            why="$why; its exit status: $(describe_exit "$service_rc")"
+        fi
         status_line 1 "$(command_text "${server_command[@]}")" "$CASE_DIR/server.log"
         stop_service
         finish_case "$name" failed "service not ready: $why" "$case_start" --timing "start_s=$(seconds_since "$t")"
@@ -223,7 +228,9 @@ run_case() {
         rpc_s="$(seconds_since "$t")"
     fi
     local died=""
-    service_is_alive || died="the service exited while the clients ran (see $CASE_DIR/server.log)"
+    if ! died="$("$PY" -m tipc_serving health --pid "$SERVICE_PID")"; then
+        died="$died while the clients ran (see $CASE_DIR/server.log)"
+    fi
 
     t="$(now)"
     stop_service
@@ -327,7 +334,8 @@ main() {
     local start
     start="$(now)"
     progress "bootstrap: bash tools/setup_env.sh"
-    PY="$(bash "$REPO_ROOT/tools/setup_env.sh" | tail -n 1)" && [[ -x "$PY" ]] \
+    # The bootstrap's progress lines go to stdout with the rest of the progress; stderr stays for errors.
+    { PY="$(bash "$REPO_ROOT/tools/setup_env.sh" 2>&3 | tail -n 1)"; } 3>&1 && [[ -x "$PY" ]] \
         || { echo "test_serving.sh: error: the environment could not be prepared (see above)" >&2; exit 2; }
     BOOTSTRAP_SECONDS="$(seconds_since "$start")"
 

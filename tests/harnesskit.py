@@ -1,0 +1,143 @@
+"""Driving the real test_tipc/test_serving.sh from tests: configs in tmp, free ports, run dirs, leftovers."""
+import json
+import os
+import subprocess
+import time
+import xml.etree.ElementTree as ElementTree
+from dataclasses import dataclass
+from pathlib import Path
+
+from conftest import IMAGES, REPO_ROOT, SERVING_DIR, clean_env
+from tipc_serving import service
+
+HARNESS = REPO_ROOT / "test_tipc" / "test_serving.sh"
+STATUS_LINE = r"^Run (successfully|failed) with command - {model} - .+ - .+!$"
+
+
+def write_config(path, model_dir, serving_root, model_name="alexnet", matrix=None, extra=(), images=IMAGES,
+                 rpc=True):
+    """A TIPC config with absolute paths: the model in model_dir, conversion output in serving_root.
+    matrix: override lines (default: one CPU case, 2 threads, no MKLDNN)."""
+    matrix = matrix if matrix is not None else [
+        "--opt op.{}.local_service_conf.devices:null".format(model_name),
+        "--opt op.{}.local_service_conf.thread_num:2".format(model_name),
+    ]
+    lines = [
+        "===========================serving_params===========================",
+        "model_name:{}".format(model_name),
+        "python:python3.9",
+        "trans_model:-m paddle_serving_client.convert",
+        "--dirname:{}".format(model_dir),
+        "--model_filename:inference.pdmodel",
+        "--params_filename:inference.pdiparams",
+        "--serving_server:{}".format(Path(serving_root) / "serving_server"),
+        "--serving_client:{}".format(Path(serving_root) / "serving_client"),
+        "serving_dir:{}".format(SERVING_DIR),
+        "web_service:web_service.py --config=config.yml",
+        *matrix,
+        *extra,
+        "pipline:pipeline_http_client.py",
+        *(["pipeline_rpc:pipeline_rpc_client.py"] if rpc else []),
+        "--image_dir:{}".format(images),
+    ]
+    Path(path).write_text("\n".join(lines) + "\n")
+    return Path(path)
+
+
+@dataclass
+class HarnessRun:
+    result: subprocess.CompletedProcess
+    output_dir: Path
+    model_name: str
+
+    @property
+    def model_dir(self):
+        return self.output_dir / self.model_name / "serving_python"
+
+    @property
+    def run_dirs(self):
+        return sorted(p for p in self.model_dir.iterdir() if p.is_dir() and not p.is_symlink()) \
+            if self.model_dir.is_dir() else []
+
+    @property
+    def run_dir(self):
+        return self.model_dir / "latest"
+
+    @property
+    def results(self):
+        return json.loads((self.run_dir / "results.json").read_text())
+
+    def case(self, name):
+        return next(c for c in self.results["cases"] if c["name"] == name)
+
+    @property
+    def junit(self):
+        return ElementTree.parse(str(self.run_dir / "junit.xml")).getroot()
+
+    @property
+    def status_lines(self):
+        return (self.run_dir / "results_serving_python.log").read_text().splitlines()
+
+    @property
+    def output(self):
+        return self.result.stdout + self.result.stderr
+
+    def started_groups(self):
+        path = self.run_dir / ".started_groups"
+        return [int(x) for x in path.read_text().split()] if path.exists() else []
+
+    def leftovers(self):
+        """Processes still alive in any group this run started: must be none."""
+        return {group: [p.pid for p in service.group_members(group)] for group in self.started_groups()
+                if service.group_members(group)}
+
+
+def harness_args(config_paths, output_dir, ports=None, extra=()):
+    http_port, rpc_port = ports or service.free_ports(2)
+    return ["bash", str(HARNESS), *[str(c) for c in config_paths], "--output-dir", str(output_dir),
+            "--http-port", str(http_port), "--rpc-port", str(rpc_port), "--gpus", "0", *extra]
+
+
+def run_harness(config_paths, output_dir, model_name="alexnet", ports=None, extra=(), env=None, timeout=900):
+    args = harness_args(config_paths, output_dir, ports, extra)
+    result = subprocess.run(args, cwd=str(REPO_ROOT), env=clean_env(**(env or {})), stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, timeout=timeout)
+    return HarnessRun(result, Path(output_dir), model_name)
+
+
+def start_harness(config_paths, output_dir, ports=None, extra=(), env=None):
+    """The harness in the background (its own process group, like a CI job), output to a file."""
+    log = open(Path(output_dir).parent / "harness.out", "w")
+    process = subprocess.Popen(harness_args(config_paths, output_dir, ports, extra), cwd=str(REPO_ROOT),
+                               env=clean_env(**(env or {})), stdout=log, stderr=subprocess.STDOUT,
+                               start_new_session=True)
+    process.log_path = Path(log.name)
+    return process
+
+
+def wait_for(predicate, timeout, interval=0.2):
+    """Poll predicate() until truthy (returned) or timeout seconds pass (AssertionError)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError("condition not met within {} s".format(timeout))
+
+
+def case_server_pid(run_dir):
+    """The service group the harness started most recently in run_dir, once it exists."""
+    path = Path(run_dir) / ".started_groups"
+    if not path.exists():
+        return None
+    groups = path.read_text().split()
+    return int(groups[-1]) if groups else None
+
+
+def signal_group(pid, sig):
+    try:
+        os.killpg(pid, sig)
+    except ProcessLookupError:
+        pass
+
