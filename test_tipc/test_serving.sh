@@ -13,6 +13,8 @@
 #   --stop-grace S       seconds between SIGINT, SIGTERM and SIGKILL when stopping (default 10)
 #   --gpus auto|0|1      whether GPU cases run (default auto: nvidia-smi lists a GPU)
 #   --output-dir DIR     where runs go (default test_tipc/output)
+#   --netns auto|on|off  run in a private network namespace with only loopback (default auto: when
+#                        this machine allows it, else on the host network, saying so; on: required)
 #
 # Output: test_tipc/output/<model>/serving_python/<run id>/ (a `latest` link points at the newest):
 # results_serving_python.log (TIPC status lines), results.json, junit.xml, and per case the server,
@@ -26,13 +28,17 @@ cd "$REPO_ROOT" || exit 2
 # shellcheck source=test_tipc/common_func.sh
 source "$REPO_ROOT/test_tipc/common_func.sh"
 
-HARNESS_START="$(now)"
+HARNESS_START="${TIPC_HARNESS_START:-$(now)}"  # kept across the re-exec into a network namespace
 DEFAULT_CONFIG="configs/alexnet_serving.txt"
 CONFIGS=()
 PLAN_OPTIONS=()
 OUTPUT_DIR="$REPO_ROOT/test_tipc/output"
 STOP_GRACE=10
 ACTIVE_RUN_DIR=""
+ORIGINAL_ARGS=("$@")
+NETNS_MODE=auto
+NETWORK_STATUS=skipped
+NETWORK_NOTE=""
 INTERRUPTED_BY=""
 OVERALL_STATUS=0
 
@@ -53,6 +59,9 @@ parse_args() {
             --output-dir)
                 [[ $# -ge 2 ]] || die_usage "$1 needs a value"
                 OUTPUT_DIR="$(realpath -m "$2")"; shift 2 ;;
+            --netns)
+                [[ $# -ge 2 && "$2" =~ ^(auto|on|off)$ ]] || die_usage "--netns takes auto, on or off"
+                NETNS_MODE="$2"; shift 2 ;;
             --stop-grace)
                 [[ $# -ge 2 && "$2" =~ ^[0-9]+([.][0-9]+)?$ ]] || die_usage "--stop-grace needs a number of seconds"
                 STOP_GRACE="$2"; shift 2 ;;
@@ -71,6 +80,44 @@ clear_proxies() {
 }
 
 report() { "$PY" -m tipc_serving report "$@"; }
+
+# Paddle Serving's HTTP gateway listens on every interface and its gRPC server on [::]. The whole
+# chain therefore runs in a network namespace of its own with only loopback: its services answer
+# this run and nothing else, and cannot collide with ports in use outside. This re-executes the
+# script under unshare (root, or unprivileged user namespaces) after the bootstrap, which may need
+# the network. Where neither works, the run stays on the host network and says so.
+enter_private_network() {
+    if [[ -n "${TIPC_NETNS:-}" ]]; then
+        local problem
+        if ! problem="$("$PY" -m tipc_serving loopback-up)"; then
+            echo "test_serving.sh: error: in the network namespace: $problem" >&2
+            exit 2
+        fi
+        NETWORK_STATUS=passed
+        NETWORK_NOTE="private network namespace ($TIPC_NETNS): only loopback, unreachable from outside"
+        return 0
+    fi
+    if [[ "$NETNS_MODE" == off ]]; then
+        NETWORK_NOTE="host network (--netns off): the service's gateway listens on every interface"
+        return 0
+    fi
+    local how
+    for how in "--net" "--map-root-user --net"; do
+        # shellcheck disable=SC2086  # $how is two words on purpose
+        if unshare $how "$PY" -m tipc_serving loopback-up >/dev/null 2>&1; then
+            export TIPC_NETNS="unshare $how" TIPC_BOOTSTRAPPED_PYTHON="$PY" TIPC_BOOTSTRAP_SECONDS="$BOOTSTRAP_SECONDS" \
+                TIPC_HARNESS_START="$HARNESS_START"
+            # shellcheck disable=SC2086
+            exec unshare $how -- bash "${BASH_SOURCE[0]}" "${ORIGINAL_ARGS[@]}"
+        fi
+    done
+    if [[ "$NETNS_MODE" == on ]]; then
+        echo "test_serving.sh: error: --netns on, but no network namespace can be made here" \
+             "(unshare --net and unshare --map-root-user --net both failed)" >&2
+        exit 2
+    fi
+    NETWORK_NOTE="host network: no network namespace can be made here (unshare failed); the service's gateway listens on every interface while a case runs"
+}
 
 # ------------------------------------------------------------------ steps of one config
 
@@ -283,6 +330,7 @@ run_config() {
         "${shard_args[@]}" --cases-json "$WORK_DIR/cases_$index.json" || return 1
     ACTIVE_RUN_DIR="$RUN_DIR"
     report step "$RUN_DIR" bootstrap --status passed --seconds "$BOOTSTRAP_SECONDS" --reason "$PY" >/dev/null
+    report step "$RUN_DIR" network --status "$NETWORK_STATUS" --seconds 0 --reason "$NETWORK_NOTE" >/dev/null
     progress "$MODEL_NAME: run $RUN_ID in $RUN_DIR"
     progress "$MODEL_NAME: $SERVING_PYTHON_NOTE"
 
@@ -298,6 +346,10 @@ run_config() {
     local rc=0
     report finish "$RUN_DIR" "${finish_args[@]}" || rc=$?
     ACTIVE_RUN_DIR=""
+ORIGINAL_ARGS=("$@")
+NETNS_MODE=auto
+NETWORK_STATUS=skipped
+NETWORK_NOTE=""
     return "$rc"
 }
 
@@ -323,14 +375,12 @@ cleanup() {
 
 # ------------------------------------------------------------------ main
 
-main() {
-    parse_args "$@"
-    trap cleanup EXIT
-    trap 'on_signal INT 130' INT
-    trap 'on_signal TERM 143' TERM
-    clear_proxies
-    WORK_DIR="$(mktemp -d "${TMPDIR:-/tmp}/tipc-serving.XXXXXX")"
-
+bootstrap() {
+    if [[ -n "${TIPC_BOOTSTRAPPED_PYTHON:-}" ]]; then  # done before entering the network namespace
+        PY="$TIPC_BOOTSTRAPPED_PYTHON"
+        BOOTSTRAP_SECONDS="${TIPC_BOOTSTRAP_SECONDS:-0}"
+        return 0
+    fi
     local start
     start="$(now)"
     progress "bootstrap: bash tools/setup_env.sh"
@@ -338,6 +388,18 @@ main() {
     { PY="$(bash "$REPO_ROOT/tools/setup_env.sh" 2>&3 | tail -n 1)"; } 3>&1 && [[ -x "$PY" ]] \
         || { echo "test_serving.sh: error: the environment could not be prepared (see above)" >&2; exit 2; }
     BOOTSTRAP_SECONDS="$(seconds_since "$start")"
+}
+
+main() {
+    parse_args "$@"
+    trap cleanup EXIT
+    trap 'on_signal INT 130' INT
+    trap 'on_signal TERM 143' TERM
+    clear_proxies
+    bootstrap
+    enter_private_network  # may re-execute this script: nothing of this process's own is made before
+    progress "network: $NETWORK_NOTE"
+    WORK_DIR="$(mktemp -d "${TMPDIR:-/tmp}/tipc-serving.XXXXXX")"
 
     PLAN_FILE="$WORK_DIR/plan.json"
     progress "plan: ${CONFIGS[*]}"

@@ -11,6 +11,7 @@ COMMANDS = {
     "ports": ("tipc_serving.service", "ports_main", "check that ports are free, naming holders"),
     "wait-ready": ("tipc_serving.service", "wait_ready_main", "wait until a started service answers"),
     "health": ("tipc_serving.service", "health_main", "say whether every process of a service lives"),
+    "loopback-up": ("tipc_serving.service", "loopback_up_main", "bring lo up in a new network namespace"),
     "stop": ("tipc_serving.service", "stop_main", "stop a started service's process group"),
     "converted": ("tipc_serving.serving_model", "converted_main", "check that a conversion wrote its files"),
     "report": ("tipc_serving.report", "main", "results.json / junit.xml / summary / merge"),

@@ -338,3 +338,37 @@ def stop_main(argv=None):
     report = stop_group(args.pgid, args.grace)
     print(report.describe())
     return 0 if report.stopped else 1
+
+
+# ---------------------------------------------------------------- network namespace
+
+def bring_loopback_up():
+    """Set `lo` up in this (new, empty) network namespace, as `ip link set lo up` does."""
+    import fcntl
+    import struct
+
+    siocgifflags, siocsifflags, iff_up = 0x8913, 0x8914, 0x1
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        request = struct.pack("16sH", b"lo", 0)
+        flags = struct.unpack("16sH", fcntl.ioctl(sock, siocgifflags, request))[1]
+        fcntl.ioctl(sock, siocsifflags, struct.pack("16sH", b"lo", flags | iff_up))
+
+
+def interfaces():
+    """Names of the network interfaces that are up here."""
+    return sorted(name for name, stats in psutil.net_if_stats().items() if stats.isup)
+
+
+def loopback_up_main(argv=None):
+    """Bring loopback up and check it is the only interface: exit 1 saying why when not."""
+    _parser("loopback-up").parse_args(argv)
+    try:
+        bring_loopback_up()
+    except OSError as err:
+        print("cannot bring loopback up: {}".format(err))
+        return 1
+    others = [name for name in interfaces() if name != "lo"]
+    if others:
+        print("not a private network namespace: interfaces {} are up".format(", ".join(others)))
+        return 1
+    return 0
