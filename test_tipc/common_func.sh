@@ -51,7 +51,7 @@ run_step() {
 start_service() {
     local case_dir="$1"
     shift
-    (cd "$SERVING_DIR" && exec env SERVING_LOG_PATH="$case_dir/PipelineServingLogs" SERVING_HOME="$case_dir" \
+    (cd "$SERVING_DIR" && exec env SERVING_LOG_PATH="$case_dir" SERVING_HOME="$case_dir" \
         setsid "$@") >"$case_dir/server.log" 2>&1 </dev/null &
     SERVICE_PID=$!
     STARTED_GROUPS+=("$SERVICE_PID")

@@ -13,6 +13,9 @@
 #   --stop-grace S       seconds between SIGINT, SIGTERM and SIGKILL when stopping (default 10)
 #   --gpus auto|0|1      whether GPU cases run (default auto: nvidia-smi lists a GPU)
 #   --output-dir DIR     where runs go (default test_tipc/output)
+#   --benchmark          after the first case that passes (or each of --benchmark-cases), measure
+#                        the served model against direct Paddle Inference (tools/benchmark.py)
+#   --benchmark-cases A,B  the cases to benchmark ("all" for every passed case)
 #   --netns auto|on|off  run in a private network namespace with only loopback (default auto: when
 #                        this machine allows it, else on the host network, saying so; on: required)
 #
@@ -37,6 +40,9 @@ STOP_GRACE=10
 ACTIVE_RUN_DIR=""
 ORIGINAL_ARGS=("$@")
 NETNS_MODE=auto
+BENCHMARK=0
+BENCHMARK_CASES=""
+BENCHMARKED=0
 NETWORK_STATUS=skipped
 NETWORK_NOTE=""
 INTERRUPTED_BY=""
@@ -59,6 +65,10 @@ parse_args() {
             --output-dir)
                 [[ $# -ge 2 ]] || die_usage "$1 needs a value"
                 OUTPUT_DIR="$(realpath -m "$2")"; shift 2 ;;
+            --benchmark) BENCHMARK=1; shift ;;
+            --benchmark-cases)
+                [[ $# -ge 2 ]] || die_usage "$1 needs a value"
+                BENCHMARK=1; BENCHMARK_CASES="$2"; shift 2 ;;
             --netns)
                 [[ $# -ge 2 && "$2" =~ ^(auto|on|off)$ ]] || die_usage "--netns takes auto, on or off"
                 NETNS_MODE="$2"; shift 2 ;;
@@ -188,6 +198,32 @@ check_golden() {
 
 # ------------------------------------------------------------------ one case
 
+wants_benchmark() {  # case name
+    [[ "$BENCHMARK" == 1 ]] || return 1
+    case "$BENCHMARK_CASES" in
+        "") [[ "$BENCHMARKED" == 0 ]] ;;
+        all) return 0 ;;
+        *) [[ ",$BENCHMARK_CASES," == *",$1,"* ]] ;;
+    esac
+}
+
+# run_benchmark NAME OPTS...: served vs direct while the case's service is still up.
+run_benchmark() {
+    local name="$1" rc=0
+    shift
+    local command=("$SERVING_PYTHON" tools/benchmark.py --url "$SERVICE_URL" --pgid "$SERVICE_PID"
+                   --model-dir "$MODEL_DIR" --images "$IMAGE_PATH" --out "$CASE_DIR/benchmark"
+                   --config "$WEB_SERVICE_CONFIG" --name "$OP_NAME" --reference "$RUN_DIR/reference.json"
+                   --title "$MODEL_NAME $name: served vs direct")
+    [[ $# -gt 0 ]] && command+=(--opt "$@")
+    progress "$MODEL_NAME: case $name: benchmark (tools/benchmark.py, a few minutes)"
+    run_step "$CASE_DIR/benchmark.log" "$REPO_ROOT" "${command[@]}" || rc=$?
+    status_line "$rc" "$(command_text "${command[@]}")" "$CASE_DIR/benchmark.log"
+    sed -n '/^| path/,$p' "$CASE_DIR/benchmark.log"
+    BENCHMARKED=1
+    return "$rc"
+}
+
 case_var() { local name="CASE_${1}_${2}"; printf '%s' "${!name}"; }
 
 finish_case() {  # name status reason case_start [extra report args...]
@@ -278,6 +314,10 @@ run_case() {
     if ! died="$("$PY" -m tipc_serving health --pid "$SERVICE_PID")"; then
         died="$died while the clients ran (see $CASE_DIR/server.log)"
     fi
+    local benchmark_rc=0
+    if [[ -z "$died" && "$client_rc" -eq 0 ]] && wants_benchmark "$name"; then
+        run_benchmark "$name" "${opts[@]}" || benchmark_rc=$?
+    fi
 
     t="$(now)"
     stop_service
@@ -299,6 +339,7 @@ run_case() {
     [[ "$rpc_rc" -eq 0 ]] || reasons+=("gRPC client exit status $rpc_rc: $(grep -m1 'error' "$CASE_DIR/rpc_client.log" || true)")
     [[ "$check_rc" -eq 0 ]] || reasons+=("HTTP answers: $(head -n 1 "$CASE_DIR/check.log")")
     [[ "$rpc_check_rc" -eq 0 ]] || reasons+=("gRPC answers: $(head -n 1 "$CASE_DIR/check_rpc.log")")
+    [[ "$benchmark_rc" -eq 0 ]] || reasons+=("benchmark: $(grep -m1 'error' "$CASE_DIR/benchmark.log" || echo "exit status $benchmark_rc")")
     local status=passed reason
     [[ ${#reasons[@]} -eq 0 ]] || status=failed
     reason="$(IFS=';'; printf '%s' "${reasons[*]}")"
@@ -348,6 +389,9 @@ run_config() {
     ACTIVE_RUN_DIR=""
 ORIGINAL_ARGS=("$@")
 NETNS_MODE=auto
+BENCHMARK=0
+BENCHMARK_CASES=""
+BENCHMARKED=0
 NETWORK_STATUS=skipped
 NETWORK_NOTE=""
     return "$rc"

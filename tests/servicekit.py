@@ -63,7 +63,7 @@ def running_service(serving_server, workdir, name=None, opts=(), env=None, ready
     workdir.mkdir(parents=True, exist_ok=True)
     http_port, rpc_port = service.free_ports(2)
     log_path = workdir / "server.log"
-    child_env = clean_env(SERVING_LOG_PATH=workdir / "PipelineServingLogs", SERVING_HOME=workdir, **(env or {}))
+    child_env = clean_env(SERVING_LOG_PATH=workdir, SERVING_HOME=workdir, **(env or {}))
     process = service.start(service_argv(serving_server, http_port, rpc_port, name, opts), log_path,
                             cwd=str(workdir), env=child_env)
     running = RunningService(name or "alexnet", http_port, rpc_port, process, log_path, workdir)

@@ -96,7 +96,7 @@ def service_context(config, options):
     ready_timeout = next((t for t in (options.ready_timeout, config.ready_timeout) if t is not None),
                          DEFAULT_READY_TIMEOUT)
     return {"serving_dir": serving_dir, "op_name": config.op_name or service_config.op_names(yml)[0],
-            "ready_timeout": float(ready_timeout), **ports}
+            "web_service_config": str(yml_path.resolve()), "ready_timeout": float(ready_timeout), **ports}
 
 
 def _model_plan(config, convert_paths):
@@ -173,6 +173,8 @@ def plan_config(config, context, cases, project_python):
                            "--img-path", str(image_path)],
         "serving_dir": str(serving_dir),
         "web_service_argv": web_service_argv,
+        "web_service_config": context["web_service_config"],
+        "image_path": str(image_path),
         "op_name": op_name, "http_port": http_port, "rpc_port": rpc_port, "url": url, "endpoint": endpoint,
         "client_argv": [config.client_script, config.client_image_flag, config.client_image_path, "--url", url],
         "rpc_client_argv": ([config.rpc_client_script, config.client_image_flag, config.client_image_path,
@@ -231,6 +233,9 @@ def shell_assignments(plan, index):
         _assign("REFERENCE_ARGS", config["reference_args"]),
         _assign("SERVING_DIR", config["serving_dir"]),
         _assign("WEB_SERVICE_ARGV", config["web_service_argv"]),
+        _assign("WEB_SERVICE_CONFIG", config["web_service_config"]),
+        _assign("OP_NAME", config["op_name"]),
+        _assign("IMAGE_PATH", config["image_path"]),
         _assign("HTTP_PORT", config["http_port"]),
         _assign("RPC_PORT", config["rpc_port"]),
         _assign("SERVICE_URL", config["url"]),

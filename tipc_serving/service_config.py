@@ -165,3 +165,20 @@ def resolve_model_config(config, base_dir):
         if isinstance(model_config, str) and model_config and not Path(model_config).is_absolute():
             conf["model_config"] = str((Path(base_dir) / model_config).resolve())
     return config
+
+
+def effective(config_path, name=None, options=()):
+    """config.yml as the service will run it: relative model_config resolved from config.yml's folder,
+    the single op renamed to `name`, the `--opt` options applied (relative paths from the cwd).
+    Returns (config, op name)."""
+    config_path = Path(config_path)
+    config = load(config_path)
+    resolve_model_config(config, config_path.resolve().parent)
+    if name:
+        rename_op(config, name)
+    names = op_names(config)
+    if len(names) != 1:
+        raise UserError("{}: the classifier service needs exactly one op, found {}".format(config_path, names))
+    apply_overrides(config, options)
+    resolve_model_config(config, Path.cwd())
+    return config, names[0]

@@ -128,17 +128,7 @@ def parse_args(argv):
 
 
 def build_config(args):
-    config_path = Path(args.config)
-    config = service_config.load(config_path)
-    service_config.resolve_model_config(config, config_path.resolve().parent)
-    if args.name:
-        service_config.rename_op(config, args.name)
-    names = service_config.op_names(config)
-    if len(names) != 1:
-        raise UserError("{}: the classifier service needs exactly one op, found {}".format(config_path, names))
-    service_config.apply_overrides(config, [option for group in args.opt for option in group])
-    service_config.resolve_model_config(config, Path.cwd())
-    return config, names[0]
+    return service_config.effective(args.config, args.name, [option for group in args.opt for option in group])
 
 
 def check_model(config, name):
