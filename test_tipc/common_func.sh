@@ -3,7 +3,9 @@
 # and the service's start / wait-until-ready / stop. Anything with logic is in tipc_serving (Python).
 #
 # Globals they use: PY (the project's Python for helpers), RUN_DIR, STATUS_LOG, MODEL_NAME,
-# SERVING_DIR, HARNESS_START. They set: CURRENT_PID (the step running now), SERVICE_PID, STARTED_GROUPS.
+# SERVING_DIR, HARNESS_START, and for a case CASE_DIR, SERVICE_URL, HTTP_PORT, READY_TIMEOUT,
+# STOP_GRACE. They set: CURRENT_PID (the step running now), SERVICE_PID, STARTED_GROUPS.
+# shellcheck disable=SC2153  # those globals are set by test_serving.sh
 
 CURRENT_PID=""
 SERVICE_PID=""
