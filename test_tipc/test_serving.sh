@@ -4,6 +4,7 @@
 # the Paddle Inference reference.
 #
 #   bash test_tipc/test_serving.sh [CONFIG ...] [options]      (default config: configs/alexnet_serving.txt)
+#   bash test_tipc/test_serving.sh configs/*.txt --shard 2/3   (every config; the shell expands the glob)
 #
 # Options:
 #   --shard I/N          run only shard I of N of all the configs' cases (nightly CI fan-out)
@@ -455,7 +456,7 @@ main() {
     progress "plan: ${CONFIGS[*]}"
     "$PY" -m tipc_serving plan "${CONFIGS[@]}" --output "$PLAN_FILE" "${PLAN_OPTIONS[@]}" || exit 2
     SHARD="$("$PY" -c 'import json, sys; print(json.load(open(sys.argv[1]))["shard"] or "")' "$PLAN_FILE")"
-    RUN_ID="$(date -u +%Y%m%dT%H%M%SZ)-$$"
+    RUN_ID="$(date -u +%Y%m%dT%H%M%SZ)-$$-$RANDOM"  # unique even for shards sharing a volume
 
     local count index
     count="$("$PY" -m tipc_serving shell "$PLAN_FILE" --count)"

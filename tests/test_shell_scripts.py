@@ -7,8 +7,8 @@ import pytest
 
 from conftest import REPO_ROOT, run
 
-SCRIPTS = ["test_tipc/test_serving.sh", "test_tipc/common_func.sh", "tools/setup_env.sh", "tools/run_tests.sh",
-           ".ci/run"]
+SCRIPTS = ["test_tipc/test_serving.sh", "test_tipc/common_func.sh", "test_tipc/merge_reports.sh",
+           "tools/setup_env.sh", "tools/run_tests.sh", ".ci/run"]
 
 
 def shellcheck():

@@ -577,8 +577,13 @@ def print_text(text, stream=None):
 
 def find_results(inputs, out_dir):
     """Resolve inputs (results.json files, run dirs, trees) to report files, once each. Inside trees,
-    earlier merged reports (ours in out_dir included) and foreign results.json files are skipped."""
-    found, seen = [], set()
+    earlier merged reports (ours in out_dir included) and foreign results.json files are skipped.
+
+    A report whose content equals one already found is a copy of the same run, not a second run:
+    CI artifact uploaders (GitHub's upload-artifact among them) follow symbolic links, so the
+    `latest` link arrives as a second folder holding the same results.json. Distinct runs never have
+    equal reports (run id, start time and timings differ)."""
+    found, seen, contents = [], set(), {}
     merged_out = os.path.realpath(os.path.join(str(out_dir), RESULTS))
 
     def add(path, explicit):
@@ -590,7 +595,14 @@ def find_results(inputs, out_dir):
             print("{}: note: skipping {} (not a run report)".format(PROG, path), file=sys.stderr)
             return
         seen.add(real)
-        found.append((path, validate_results(data, path)))
+        validate_results(data, path)
+        content = json.dumps(data, sort_keys=True)
+        if content in contents:
+            print("{}: note: skipping {}: a copy of {} (the same run)".format(PROG, path, contents[content]),
+                  file=sys.stderr)
+            return
+        contents[content] = path
+        found.append((path, data))
 
     for item in inputs:
         item = str(item)
