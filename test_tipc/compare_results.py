@@ -102,7 +102,8 @@ def main(argv=None):
         print_result(served)
     golden = None
     if args.golden:
-        golden = checker.compare_golden(args.golden, reference, export_info, args.atol, args.rtol)
+        golden = checker.compare_golden(args.golden, reference, export_info, args.atol, args.rtol,
+                                        image_hashes=checker.read_document(args.reference).get("image_sha256"))
         print_result(golden, prefix="golden: ")
         if golden.failed:
             print("golden: in the table, \"reference\" is the golden file and \"served\" the current reference")

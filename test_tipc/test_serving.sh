@@ -132,6 +132,16 @@ enter_private_network() {
 
 # ------------------------------------------------------------------ steps of one config
 
+# failure_reason STATUS LOG: the step's own one-line error when it printed one, else the exception a
+# Python traceback ended with, else its last non-empty line.
+failure_reason() {
+    local line
+    line="$(grep -m 1 -E '^[A-Za-z0-9_.]+: error: ' "$2")" \
+        || line="$(grep -E '^[A-Za-z_.]*(Error|Exception)[A-Za-z]*: ' "$2" | tail -n 1)"
+    [[ -n "$line" ]] || line="$(grep -v '^[[:space:]]*$' "$2" | tail -n 1)"
+    printf 'exit status %s: %s (see %s)' "$1" "${line:0:300}" "$2"
+}
+
 # prepare_step NAME LOG DIR COMMAND...: one named step with its status line and report entry.
 prepare_step() {
     local name="$1" log="$2" dir="$3"
@@ -142,7 +152,7 @@ prepare_step() {
     run_step "$log" "$dir" "$@" || rc=$?
     seconds="$(seconds_since "$start")"
     status_line "$rc" "$(command_text "$@")" "$log"
-    if [[ "$rc" -eq 0 ]]; then status=passed; else status=failed; reason="exit status $rc, see $log"; fi
+    if [[ "$rc" -eq 0 ]]; then status=passed; else status=failed; reason="$(failure_reason "$rc" "$log")"; fi
     report step "$RUN_DIR" "$name" --status "$status" --seconds "$seconds" --log "$log" --reason "$reason" >/dev/null
     progress "$MODEL_NAME: $name $status in ${seconds}s"
     return "$rc"

@@ -9,7 +9,9 @@ import base64
 import os
 import shutil
 import signal
+import struct
 import subprocess
+import zlib
 
 import pytest
 
@@ -94,12 +96,26 @@ def b64(data):
     return base64.b64encode(data).decode()
 
 
+def solid_png(width, height):
+    """A valid grayscale PNG of one colour, built row by row: 10000x10000 pixels is about 100 KB."""
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    row = b"\x00" * (width + 1)  # filter byte 0, then one byte per pixel
+    compressor = zlib.compressobj()
+    pixels = b"".join(compressor.compress(row) for _ in range(height)) + compressor.flush()
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)  # 8-bit grayscale
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(b"IEND", b"")
+
+
 BAD_PAYLOADS = {
     # name: (body or None, raw body or None, service name or None, expected err_no or HTTP status, words)
     "bad_base64": ({"key": ["image"], "value": ["not base64 at all!"]}, None, None, protocol.ERR_NOT_BASE64,
                    ["image", "base64"]),
     "base64_of_text": ({"key": ["image"], "value": [b64(b"hello, I am a text file\n")]}, None, None,
                        protocol.ERR_BAD_IMAGE, ["image", "not an image"]),
+    "huge_image": ({"key": ["image"], "value": [b64(solid_png(10000, 10000))]}, None, None, protocol.ERR_TOO_LARGE,
+                   ["image", "pixels", "limit"]),
     "empty_value": ({"key": ["image"], "value": [""]}, None, None, protocol.ERR_NO_IMAGES, ["image", "empty"]),
     "no_images": ({"key": [], "value": []}, None, None, protocol.ERR_NO_IMAGES, ["no images"]),
     "more_keys_than_values": ({"key": ["a", "b"], "value": [b64(b"x")]}, None, None,

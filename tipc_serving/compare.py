@@ -33,7 +33,7 @@ PASSING_VERDICTS = ("match", "tie")
 # export_info fields that decide which numbers a model produces; paddle_version is not one of them.
 IDENTITY_KEYS = ("model", "weights", "seed", "init", "pretrained_sha256")
 # Reference-document keys a golden file does not keep: timings change on every run.
-_GOLDEN_DROPPED_KEYS = ("benchmark", "export_info")
+_GOLDEN_DROPPED_KEYS = ("benchmark", "export_info", "model_dir")  # model_dir: a path of one machine
 _VERDICT_BY_KIND = {"class": "class_mismatch", "prob": "prob_mismatch", "topk": "topk_mismatch",
                     "cut": "topk_mismatch", "missing": "missing", "error": "error", "unexpected": "unexpected"}
 
@@ -551,9 +551,26 @@ def identity_mismatch(golden_info: dict, current_info: dict) -> Optional[str]:
     return ", ".join(differing) or None
 
 
+def _golden_images(golden, reference, golden_hashes, current_hashes):
+    """The images both sides classified from the same bytes, and notes on the ones left out: a config
+    may use other or more images than the golden file was made from."""
+    notes = []
+    common = sorted(set(golden) & set(reference))
+    left_out = sorted(set(golden) ^ set(reference))
+    if left_out:
+        notes.append("not in both the golden file and this reference, not compared: {}".format(", ".join(left_out)))
+    if golden_hashes and current_hashes:
+        changed = [name for name in common if golden_hashes.get(name) != current_hashes.get(name)]
+        if changed:
+            notes.append("other bytes than the golden file's, not compared: {}".format(", ".join(changed)))
+        common = [name for name in common if name not in changed]
+    return common, notes
+
+
 def compare_golden(golden_path: PathLike, reference: Dict[str, ImageResult], export_info: Optional[dict],
-                   atol=DEFAULT_ATOL, rtol=DEFAULT_RTOL) -> CheckResult:
-    """The current reference against the golden file, or a skipped result when they are not comparable."""
+                   atol=DEFAULT_ATOL, rtol=DEFAULT_RTOL, image_hashes: Optional[dict] = None) -> CheckResult:
+    """The current reference against the golden file, or a skipped result when they are not comparable.
+    image_hashes: image -> sha256 of the current reference's images (the golden file holds its own)."""
     golden_path = Path(golden_path)
     if not golden_path.exists():
         return CheckResult.skip(atol, rtol, "no golden file {} (write one with --write-golden)".format(golden_path))
@@ -565,7 +582,12 @@ def compare_golden(golden_path: PathLike, reference: Dict[str, ImageResult], exp
         if mismatch:
             return CheckResult.skip(atol, rtol, "golden file {} was made from another export ({}): the numbers "
                                                 "are not comparable".format(golden_path, mismatch))
-    result = compare(golden, list(reference.values()), atol, rtol)
+    common, notes = _golden_images(golden, reference, document.get("image_sha256"), image_hashes)
+    if not common:
+        return CheckResult.skip(atol, rtol, "golden file {} has no image in common with this reference".format(
+            golden_path))
+    result = compare({name: golden[name] for name in common}, [reference[name] for name in common], atol, rtol)
+    result.notes.extend(notes)
     if not (isinstance(golden_info, dict) and isinstance(export_info, dict)):
         result.notes.append("golden file {}: model identity not checked ({})".format(
             golden_path, "the golden file has no export_info" if not isinstance(golden_info, dict)
