@@ -174,7 +174,9 @@ convert_model() {
     prepare_step convert "$RUN_DIR/convert.log" "$REPO_ROOT" "$SERVING_PYTHON" "${CONVERT_ARGS[@]}" || return 1
     # A zero exit status is not enough: the converter must have written its files, just now.
     local missing
-    if ! missing="$("$PY" -m tipc_serving converted --since "$since" "$SERVING_SERVER" "$SERVING_CLIENT")"; then
+    local check=("$PY" -m tipc_serving converted --since "$since" "$SERVING_SERVER" "$SERVING_CLIENT")
+    if ! missing="$("${check[@]}")"; then
+        status_line 1 "$(command_text "${check[@]}")" "$RUN_DIR/convert.log"
         report step "$RUN_DIR" convert --status failed --seconds "$(seconds_since "$start")" --reason "$missing" \
             --log "$RUN_DIR/convert.log" >/dev/null
         progress "$MODEL_NAME: convert failed: $missing"
@@ -204,11 +206,16 @@ check_golden() {
         progress "$MODEL_NAME: golden skipped: $why"
         return 0
     fi
-    run_step "$RUN_DIR/golden.log" "$REPO_ROOT" "$PY" test_tipc/compare_results.py --reference "$RUN_DIR/reference.json" \
-        --golden "$golden" --export-info "$MODEL_DIR/export_info.json" || rc=$?
+    local command=("$PY" test_tipc/compare_results.py --reference "$RUN_DIR/reference.json" --golden "$golden"
+                   --export-info "$MODEL_DIR/export_info.json")
+    run_step "$RUN_DIR/golden.log" "$REPO_ROOT" "${command[@]}" || rc=$?
     local status=passed
-    [[ "$rc" -eq 0 ]] || status=failed
-    grep -qi "skipped" "$RUN_DIR/golden.log" && [[ "$rc" -eq 0 ]] && status=skipped
+    if [[ "$rc" -ne 0 ]]; then
+        status=failed
+    elif head -n 1 "$RUN_DIR/golden.log" | grep -q '^golden: SKIP'; then
+        status=skipped
+    fi
+    [[ "$status" == skipped ]] || status_line "$rc" "$(command_text "${command[@]}")" "$RUN_DIR/golden.log"
     report step "$RUN_DIR" golden --status "$status" --seconds "$(seconds_since "$start")" \
         --reason "$(head -n 1 "$RUN_DIR/golden.log")" --log "$RUN_DIR/golden.log" >/dev/null
     progress "$MODEL_NAME: golden $status: $(head -n 1 "$RUN_DIR/golden.log")"

@@ -8,8 +8,8 @@ from tipc_serving.errors import ConfigError, UserError
 from tipc_serving.tipc_config import parse, parse_text
 
 CONF = "op.alexnet.local_service_conf."
-CPU_NAMES = ["cpu_usemkldnn_False_threads_1", "cpu_usemkldnn_False_threads_2",
-             "cpu_usemkldnn_True_threads_1", "cpu_usemkldnn_True_threads_2"]
+CPU_NAMES = ["cpu_usemkldnn_False_threads_2", "cpu_usemkldnn_False_threads_1",
+             "cpu_usemkldnn_True_threads_2", "cpu_usemkldnn_True_threads_1"]  # the config lists 2|1
 GPU_NAMES = ["gpu_usetrt_False_precision_fp32", "gpu_usetrt_True_precision_fp32", "gpu_usetrt_True_precision_fp16"]
 
 

@@ -25,7 +25,7 @@ class StabilityRule:
     windows: int = 3          # consecutive trials that must agree
     tolerance: float = 0.10   # max/min throughput of those trials, minus 1
     max_trials: int = 6
-    trial_requests: int = 40
+    trial_requests: int = 60
     trial_seconds: float = 10.0
     warmup_requests: int = 8
 
@@ -215,17 +215,19 @@ def plot(document, path):
     for key, style in (("p50", "o-"), ("p90", "s--"), ("p99", "^:")):
         latency_axis.plot(levels, [level["latency_ms"][key] for level in served], style, label="served " + key)
     latency_axis.axhline(batch1["latency_ms"]["p50"], color="gray", linestyle="-.", label="direct batch 1 p50")
-    latency_axis.set(xlabel="concurrency (closed loop, HTTP)", ylabel="latency (ms)", xscale="log", xticks=levels)
-    latency_axis.set_xticklabels([str(c) for c in levels])
+    latency_axis.set(xlabel="concurrency (closed loop, HTTP)", ylabel="latency (ms)")
     latency_axis.legend()
     qps_axis.plot(levels, [level["qps"] for level in served], "o-", label="served")
     qps_axis.axhline(best_direct["qps"], color="gray", linestyle="-.",
                      label="direct best (batch {}, {} threads)".format(best_direct["batch_size"],
                                                                        best_direct["cpu_threads"]))
-    qps_axis.set(xlabel="concurrency (closed loop, HTTP)", ylabel="images per second", xscale="log", xticks=levels,
-                 ylim=(0, None))
-    qps_axis.set_xticklabels([str(c) for c in levels])
+    qps_axis.set(xlabel="concurrency (closed loop, HTTP)", ylabel="images per second", ylim=(0, None))
     qps_axis.legend()
+    for axis in (latency_axis, qps_axis):
+        axis.set_xscale("log", base=2)
+        axis.minorticks_off()
+        axis.set_xticks(levels)
+        axis.set_xticklabels([str(c) for c in levels])
     figure.suptitle(document.get("title", "served vs direct"))
     figure.tight_layout()
     figure.savefig(str(path), dpi=110)
