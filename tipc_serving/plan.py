@@ -28,17 +28,27 @@ CONVERT_FLAGS = ("--dirname", "--model_filename", "--params_filename", "--servin
 DEFAULT_MODEL_FILENAME, DEFAULT_PARAMS_FILENAME = "inference.pdmodel", "inference.pdiparams"
 
 
+def _first_line(text, default):
+    lines = text.strip().splitlines()
+    return lines[0] if lines else default
+
+
 def resolve_python(requested, project_python):
-    """(interpreter, note): the config's `python` when it has the serving packages, else ours."""
+    """(interpreter, note): the config's `python` when it runs and has the serving packages, else ours."""
     found = shutil.which(requested) if requested else None
-    if found:
-        check = subprocess.run([found, str(REPO_ROOT / "tools" / "check_env.py"), str(REPO_ROOT / "requirements.txt")],
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        if check.returncode == 0:
-            return found, "using the config's python: {}".format(found)
-        reason = "lacks the serving packages ({})".format(check.stdout.strip().splitlines()[0] if check.stdout.strip() else "check failed")
-    else:
+    if not found:
         reason = "is not on PATH"
+    else:
+        probe = subprocess.run([found, "-c", "import sys"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        if probe.returncode != 0:
+            reason = "does not run ({})".format(_first_line(probe.stdout, "exit status {}".format(probe.returncode)))
+        else:
+            check = subprocess.run([found, str(REPO_ROOT / "tools" / "check_env.py"),
+                                    str(REPO_ROOT / "requirements.txt")],
+                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+            if check.returncode == 0:
+                return found, "using the config's python: {}".format(found)
+            reason = "lacks the serving packages ({})".format(_first_line(check.stdout, "check failed"))
     return project_python, "config's python '{}' {}; using the project's environment {}".format(
         requested, reason, project_python)
 
