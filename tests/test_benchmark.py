@@ -95,16 +95,22 @@ def test_reports_are_written(tmp_path):
     assert (tmp_path / "benchmark.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+def benchmark_a_service(serving_server, model, reference_doc, tmp_path, images, *sweep):
+    """tools/benchmark.py against a fresh service, with a reference to check every answer by."""
+    reference = tmp_path / "reference.json"
+    reference.write_text(json.dumps(reference_doc))
+    with running_service(serving_server, tmp_path / "service") as svc:
+        return run([PYTHON, REPO_ROOT / "tools" / "benchmark.py", "--url", svc.url, "--pgid", svc.process.pid,
+                    "--model-dir", model, "--images", images, "--out", tmp_path / "bench",
+                    "--config", SERVING_DIR / "config.yml", "--name", "alexnet", "--reference", reference, *sweep],
+                   timeout=600)
+
+
 @pytest.mark.e2e
 def test_tiny_benchmark_end_to_end(alexnet_model, alexnet_serving_server, alexnet_reference, tmp_path):
-    reference = tmp_path / "reference.json"
-    reference.write_text(json.dumps(alexnet_reference))
-    with running_service(alexnet_serving_server, tmp_path / "service") as svc:
-        result = run([PYTHON, REPO_ROOT / "tools" / "benchmark.py", "--url", svc.url, "--pgid", svc.process.pid,
-                      "--model-dir", alexnet_model, "--images", IMAGES, "--out", tmp_path / "bench",
-                      "--config", SERVING_DIR / "config.yml", "--name", "alexnet", "--reference", reference,
-                      "--concurrency", "1,2", "--trial-requests", "4", "--max-trials", "2", "--windows", "2",
-                      "--warmup", "1"], timeout=600)
+    result = benchmark_a_service(alexnet_serving_server, alexnet_model, alexnet_reference, tmp_path, IMAGES,
+                                 "--concurrency", "1,2", "--trial-requests", "4", "--max-trials", "2",
+                                 "--windows", "2", "--warmup", "1")
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     document = json.loads((tmp_path / "bench" / "benchmark.json").read_text())
     assert [lvl["concurrency"] for lvl in document["served"]] == [1, 2]
@@ -120,12 +126,8 @@ def test_benchmark_counts_wrong_answers_as_errors(alexnet_model, alexnet_serving
     wrong = json.loads(json.dumps(alexnet_reference))
     for entry in wrong["results"]:
         entry["class_ids"][0] += 1  # no served answer can match this reference
-    reference = tmp_path / "wrong_reference.json"
-    reference.write_text(json.dumps(wrong))
-    with running_service(alexnet_serving_server, tmp_path / "service") as svc:
-        result = run([PYTHON, REPO_ROOT / "tools" / "benchmark.py", "--url", svc.url, "--pgid", svc.process.pid,
-                      "--model-dir", alexnet_model, "--images", IMAGES / "coffee.jpg", "--out", tmp_path / "bench",
-                      "--reference", reference, "--concurrency", "1", "--trial-requests", "2", "--max-trials", "1",
-                      "--windows", "1", "--warmup", "1"], timeout=600)
+    result = benchmark_a_service(alexnet_serving_server, alexnet_model, wrong, tmp_path, IMAGES / "coffee.jpg",
+                                 "--concurrency", "1", "--trial-requests", "2", "--max-trials", "1",
+                                 "--windows", "1", "--warmup", "1")
     assert result.returncode == 1
     assert "served requests failed or answered wrongly" in result.stderr and "class" in result.stderr

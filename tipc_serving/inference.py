@@ -43,12 +43,31 @@ def model_files(model_dir, model_filename=MODEL_FILENAME, params_filename=PARAMS
     return model_file, params_file
 
 
+def _program_desc_class():
+    """Paddle's ProgramDesc protobuf class, loaded from its file without importing paddle: the
+    service's main process must stay free of paddle (its op processes load it), and importing it
+    costs seconds."""
+    import importlib.util
+    import sys
+
+    name = "tipc_serving._paddle_framework_pb2"
+    if name not in sys.modules:
+        paddle_spec = importlib.util.find_spec("paddle")
+        if paddle_spec is None or paddle_spec.origin is None:
+            raise UserError("paddle is not installed in {}".format(sys.executable))
+        path = Path(paddle_spec.origin).parent / "fluid" / "proto" / "framework_pb2.py"
+        spec = importlib.util.spec_from_file_location(name, str(path))
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        sys.modules[name] = module
+    return sys.modules[name].ProgramDesc
+
+
 def check_program(model_file):
     """Refuse a model file that is not a Paddle program: Paddle Inference segfaults on one."""
     from google.protobuf.message import DecodeError
-    from paddle.fluid.proto import framework_pb2
 
-    program = framework_pb2.ProgramDesc()
+    program = _program_desc_class()()
     try:
         program.ParseFromString(Path(model_file).read_bytes())
     except (DecodeError, OSError) as err:

@@ -130,11 +130,25 @@ def dead_members(pgid):
     return dead
 
 
-def health_problem(pid):
-    """Why the service whose main process (and group leader) is pid is not healthy, or None."""
+# A child that exits is a zombie until its parent reaps it, normally within milliseconds; one that
+# stays a zombie this long belongs to a parent that will not reap it (a crashed op process).
+ZOMBIE_GRACE_SECONDS = 1.0
+
+
+def health_problem(pid, zombies_seen=None):
+    """Why the service whose main process (and group leader) is pid is not healthy, or None.
+    zombies_seen: {pid: first seen} kept by a caller that polls, so that only lasting zombies count;
+    without it, every zombie counts."""
     if not is_alive(pid):
         return "service process {} {}".format(pid, exit_description(pid))
+    now = time.monotonic()
     dead = [p for p in dead_members(pid) if p != pid]
+    if zombies_seen is not None:
+        for gone in set(zombies_seen) - set(dead):
+            del zombies_seen[gone]
+        for zombie in dead:
+            zombies_seen.setdefault(zombie, now)
+        dead = [p for p in dead if now - zombies_seen[p] >= ZOMBIE_GRACE_SECONDS]
     if dead:
         return "service process {} of group {} died".format(", ".join(map(str, dead)), pid)
     return None
@@ -254,8 +268,9 @@ def wait_ready(pid, url, http_port, timeout=60.0, log_path=None, interval=0.25):
     start = time.monotonic()
     see_log = " (see {})".format(log_path) if log_path else ""
     foreign_answer = False
+    zombies_seen = {}
     while True:
-        problem = health_problem(pid)
+        problem = health_problem(pid, zombies_seen)
         if problem:
             raise NotReady("{} before it was ready{}".format(problem, see_log))
         if probe(url) is not None:
@@ -322,7 +337,12 @@ def health_main(argv=None):
     """Exit 0 while the service's processes all live; else say which died, exit 1."""
     parser = _parser("health")
     parser.add_argument("--pid", type=int, required=True)
-    problem = health_problem(parser.parse_args(argv).pid)
+    pid = parser.parse_args(argv).pid
+    zombies_seen = {}
+    problem = health_problem(pid, zombies_seen)
+    if problem is None and zombies_seen:  # a zombie this instant: is it one that lasts?
+        time.sleep(ZOMBIE_GRACE_SECONDS)
+        problem = health_problem(pid, zombies_seen)
     if problem:
         print(problem)
         return 1
