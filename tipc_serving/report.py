@@ -532,13 +532,14 @@ def run_rows(run, prefix=""):
 
 
 def format_table(rows):
-    """Aligned columns within TABLE_WIDTH: the name column grows up to 34, the reason takes the rest
-    (35 columns at least, so "not reached: an earlier step failed" fits whole)."""
-    name_width = min(max([len("CASE")] + [len(row[0]) for row in rows]), 34)
+    """Aligned columns within TABLE_WIDTH where the names allow: the name column grows up to 52 (a merged
+    table's model/case names stay whole and distinct), the reason takes the rest, 35 columns at least
+    (so "not reached: an earlier step failed" fits whole)."""
+    name_width = min(max([len("CASE")] + [len(row[0]) for row in rows]), 52)
     fixed = "{:<%d}  {:<7}  {:>7}  {:>9}  " % name_width
-    reason_width = TABLE_WIDTH - len(fixed.format("", "", "", ""))
+    reason_width = max(35, TABLE_WIDTH - len(fixed.format("", "", "", "")))
     lines = [(fixed + "{}").format("CASE", "STATUS", "TIME", "ABS DIFF", "REASON"),
-             "-" * TABLE_WIDTH]
+             "-" * (len(fixed.format("", "", "", "")) + reason_width)]
     for name, status, seconds, diff, reason in rows:
         time_cell = "-" if seconds is None else "{:.1f}s".format(seconds)
         line = fixed.format(middle_cut(name, name_width), status, time_cell, format_diff(diff))
