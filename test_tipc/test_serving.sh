@@ -368,8 +368,12 @@ run_case() {
     [[ "$benchmark_rc" -eq 0 ]] || reasons+=("benchmark: $(grep -m1 'error' "$CASE_DIR/benchmark.log" || echo "exit status $benchmark_rc")")
     local status=passed reason
     [[ ${#reasons[@]} -eq 0 ]] || status=failed
-    reason="$(IFS=';'; printf '%s' "${reasons[*]}")"
-    [[ "$status" == passed ]] && reason="$(head -n 1 "$CASE_DIR/check.log")"
+    if [[ "$status" == passed ]]; then
+        reason="$(head -n 1 "$CASE_DIR/check.log")"
+    else
+        reason="$(printf '%s; ' "${reasons[@]}")"
+        reason="${reason%; }"
+    fi
     local check_json=()
     [[ -f "$CASE_DIR/check.json" ]] && check_json=(--check-json "$CASE_DIR/check.json")
     finish_case "$name" "$status" "$reason" "$case_start" "${check_json[@]}" \
