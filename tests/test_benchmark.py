@@ -59,11 +59,6 @@ def test_run_until_stable_reports_when_the_rule_is_not_met():
     assert "NOT stable after 4 trials" in bench.describe_level("concurrency 1", level)
 
 
-def test_throughput_windows_count_completions_per_window():
-    samples = [load.Sample(started=i * 0.1, latency=0.05, ok=True) for i in range(40)]  # 10 per second
-    assert load.throughput_windows(samples, 1.0) == [10.0, 10.0, 10.0]
-
-
 def level(qps, p50, concurrency=None, batch_size=None, cpu_threads=2):
     data = {"qps": qps, "latency_ms": {"p50": p50, "p90": p50 * 1.1, "p99": p50 * 1.3}, "errors": 0,
             "stable": True, "trials": 3, "rss_mb_before": 1000.0, "rss_mb_after": 1001.0}

@@ -4,7 +4,6 @@ The reference must run the model as the service runs it, or small numeric differ
 `predictor_config` mirrors paddle_serving_app/local_predict.py (memory optim, IR optim switch, feed and
 fetch ops off, the same deleted pass, CPU math threads, MKLDNN, GPU / TensorRT precision).
 """
-import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -12,8 +11,9 @@ import numpy as np
 
 from .errors import UserError
 
-MODEL_FILENAME = "inference.pdmodel"
-PARAMS_FILENAME = "inference.pdiparams"
+MODEL_PREFIX = "inference"  # paddle.jit.save's prefix: inference.pdmodel + inference.pdiparams
+MODEL_FILENAME = MODEL_PREFIX + ".pdmodel"
+PARAMS_FILENAME = MODEL_PREFIX + ".pdiparams"
 
 
 @dataclass
@@ -133,16 +133,3 @@ class Predictor:
         self._predictor.run()
         return self._predictor.get_output_handle(self.output_name).copy_to_cpu()
 
-
-def gpu_count():
-    """Number of CUDA devices Paddle can use here (0 on a CPU-only machine)."""
-    if os.environ.get("CUDA_VISIBLE_DEVICES", None) == "":
-        return 0
-    try:
-        import paddle
-
-        if not paddle.device.is_compiled_with_cuda():
-            return 0
-        return paddle.device.cuda.device_count()
-    except Exception:
-        return 0

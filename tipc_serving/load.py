@@ -14,7 +14,7 @@ from typing import List, Optional
 import psutil
 import requests
 
-from . import protocol, stats
+from . import protocol, service, stats
 
 ANSWER_ATOL = 1e-5  # one image per request, the reference's settings: identical in practice
 
@@ -125,14 +125,11 @@ def closed_loop(url, payloads, concurrency, max_requests, max_seconds, timeout=6
 
 def group_rss_mb(pgid):
     """Resident memory of every process of a service's group, in MB (the pipeline is 4 processes)."""
-    import os
-
     total = 0
-    for process in psutil.process_iter(["pid"]):
+    for process in service.group_members(pgid):
         try:
-            if os.getpgid(process.pid) == pgid:
-                total += process.memory_info().rss
-        except (ProcessLookupError, psutil.NoSuchProcess, psutil.AccessDenied, PermissionError):
+            total += process.memory_info().rss
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
             continue
     return total / (1024.0 * 1024.0)
 
@@ -140,17 +137,6 @@ def group_rss_mb(pgid):
 def expected_from_reference(reference):
     """{image: (class_id, prob)} from a tools/infer.py --output-json document."""
     return {entry["image"]: (entry["class_ids"][0], entry["probs"][0]) for entry in reference["results"]}
-
-
-def throughput_windows(samples, window_seconds):
-    """Completed requests per second in consecutive windows of the run (for stability checks)."""
-    if not samples:
-        return []
-    start = min(s.started for s in samples)
-    ends = sorted(s.started + s.latency - start for s in samples)
-    count = int(ends[-1] // window_seconds)
-    return [sum(1 for e in ends if i * window_seconds <= e < (i + 1) * window_seconds) / window_seconds
-            for i in range(count)]
 
 
 def describe(summary):

@@ -19,13 +19,13 @@ from pathlib import Path
 
 from . import REPO_ROOT, matrix, models, service_config, tipc_config
 from .errors import UserError, cli
+from .inference import MODEL_FILENAME, PARAMS_FILENAME
 
 DEFAULT_READY_TIMEOUT = 60.0
 # One fp32 reference on CPU for every case; lower precisions get wider tolerances instead of their
 # own reference, so a setting that drifts is caught rather than baked into its reference.
 TOLERANCE_BY_PRECISION = {"fp32": (1e-3, 1e-3), "fp16": (1e-2, 1e-2), "int8": (5e-2, 5e-2)}
 CONVERT_FLAGS = ("--dirname", "--model_filename", "--params_filename", "--serving_server", "--serving_client")
-DEFAULT_MODEL_FILENAME, DEFAULT_PARAMS_FILENAME = "inference.pdmodel", "inference.pdiparams"
 
 
 def _first_line(text, default):
@@ -111,8 +111,8 @@ def service_context(config, options):
 
 def _model_plan(config, convert_paths):
     model_dir = convert_paths["--dirname"]
-    model_file = config.convert.get("--model_filename") or DEFAULT_MODEL_FILENAME
-    params_file = config.convert.get("--params_filename") or DEFAULT_PARAMS_FILENAME
+    model_file = config.convert.get("--model_filename") or MODEL_FILENAME
+    params_file = config.convert.get("--params_filename") or PARAMS_FILENAME
     present = (model_dir / model_file).is_file() and (model_dir / params_file).is_file()
     exportable = config.model_name in models.REGISTRY
     if not present and not exportable:
@@ -121,9 +121,9 @@ def _model_plan(config, convert_paths):
                          model_dir, model_file, params_file, config.model_name, ", ".join(sorted(models.REGISTRY))))
     export_args = None
     if exportable:
-        if (model_file, params_file) != (DEFAULT_MODEL_FILENAME, DEFAULT_PARAMS_FILENAME) and not present:
+        if (model_file, params_file) != (MODEL_FILENAME, PARAMS_FILENAME) and not present:
             raise config.error("--model_filename", "tools/export_model.py writes {} and {}; the config names {} "
-                         "and {}".format(DEFAULT_MODEL_FILENAME, DEFAULT_PARAMS_FILENAME, model_file, params_file))
+                         "and {}".format(MODEL_FILENAME, PARAMS_FILENAME, model_file, params_file))
         export_args = [str(REPO_ROOT / "tools" / "export_model.py"), "--model", config.model_name,
                        "--save_dir", str(model_dir)]
     return {"dir": str(model_dir), "present": present, "export_args": export_args,

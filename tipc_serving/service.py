@@ -103,31 +103,25 @@ def free_ports(count):
 
 # ---------------------------------------------------------------- process group
 
-def group_members(pgid):
-    """Live (non-zombie) processes whose process group is pgid."""
-    members = []
+def _group_processes(pgid):
+    """(process, status) for every process whose process group is pgid, zombies included."""
     for process in psutil.process_iter(["pid", "status"]):
         try:
-            if process.info["status"] == psutil.STATUS_ZOMBIE:
-                continue
             if os.getpgid(process.pid) == pgid:
-                members.append(process)
+                yield process, process.info["status"]
         except (ProcessLookupError, psutil.NoSuchProcess, PermissionError):
             continue
-    return members
+
+
+def group_members(pgid):
+    """Live (non-zombie) processes whose process group is pgid."""
+    return [process for process, status in _group_processes(pgid) if status != psutil.STATUS_ZOMBIE]
 
 
 def dead_members(pgid):
     """Zombie processes of the group: a service process that died and was not reaped (an op process
     that crashed while the pipeline's main process lives on, for example)."""
-    dead = []
-    for process in psutil.process_iter(["pid", "status"]):
-        try:
-            if process.info["status"] == psutil.STATUS_ZOMBIE and os.getpgid(process.pid) == pgid:
-                dead.append(process.pid)
-        except (ProcessLookupError, psutil.NoSuchProcess, PermissionError):
-            continue
-    return dead
+    return [process.pid for process, status in _group_processes(pgid) if status == psutil.STATUS_ZOMBIE]
 
 
 # A child that exits is a zombie until its parent reaps it, normally within milliseconds; one that

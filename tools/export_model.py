@@ -20,9 +20,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from tipc_serving import models  # noqa: E402
 from tipc_serving.errors import UserError, cli  # noqa: E402
+from tipc_serving.inference import MODEL_PREFIX  # noqa: E402
 
-MODEL_FILENAME = "inference.pdmodel"
-PARAMS_FILENAME = "inference.pdiparams"
 INFO_FILENAME = "export_info.json"
 
 
@@ -86,7 +85,7 @@ def export(args):
     save_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".export-", dir=str(save_dir.parent)))
     try:
-        paddle.jit.save(static_model, str(staging / "inference"))
+        paddle.jit.save(static_model, str(staging / MODEL_PREFIX))
         info = {
             "model": args.model,
             "num_classes": args.num_classes,

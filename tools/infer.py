@@ -57,14 +57,17 @@ def settings_from(args):
 
 
 def load_inputs(paths):
-    """(name, CHW array) for every readable image, and ImageResults with the error for the rest."""
-    inputs, failures = [], []
+    """(name, CHW array) for every readable image, ImageResults with the error for the rest, and the
+    sha256 of every image read (golden files compare only answers to the same bytes)."""
+    inputs, failures, hashes = [], [], {}
     for path in paths:
         try:
-            inputs.append((path.name, preprocess.preprocess_bytes(images.read_image_bytes(path))))
+            data = images.read_image_bytes(path)
+            hashes[path.name] = hashlib.sha256(data).hexdigest()
+            inputs.append((path.name, preprocess.preprocess_bytes(data)))
         except (preprocess.ImageError, UserError) as err:
             failures.append(ImageResult(path.name, err_no=1, err_msg="{}: {}".format(path, err)))
-    return inputs, failures
+    return inputs, failures, hashes
 
 
 def classify(predictor, inputs, topk, batch_size):
@@ -121,7 +124,7 @@ def main(argv=None):
     model_files(args.model_dir)
     paths = images.list_images(args.img_path)
     predictor = Predictor(args.model_dir, settings_from(args))
-    inputs, failures = load_inputs(paths)
+    inputs, failures, hashes = load_inputs(paths)
     results = classify(predictor, inputs, args.topk, args.batch_size) if inputs else []
     for result in results:
         print(format_line(result))
@@ -139,8 +142,7 @@ def main(argv=None):
             "settings": predictor.settings.as_dict(),
             "topk": args.topk,
             "results": [r.as_dict() for r in results],
-            # which bytes each answer belongs to: golden files compare only the same images
-            "image_sha256": {path.name: hashlib.sha256(path.read_bytes()).hexdigest() for path in paths},
+            "image_sha256": hashes,
             "errors": [{"image": f.image, "error": f.err_msg} for f in failures],
         }
         if report:
