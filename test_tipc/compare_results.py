@@ -1,116 +1,13 @@
-"""Compare what the served model answered (client logs) with the Paddle Inference reference.
+"""TIPC's checker entry point: compare the served answers (client logs) with the Paddle Inference reference.
 
-    python test_tipc/compare_results.py --reference REF.json --client-log LOG [--client-log LOG2]
-        [--atol 1e-3] [--rtol 1e-3] [--golden FILE] [--export-info FILE] [--json-out FILE]
-    python test_tipc/compare_results.py --reference REF.json --golden FILE [--export-info FILE]
-    python test_tipc/compare_results.py --reference REF.json --write-golden FILE [--export-info FILE]
-
-REF.json is tools/infer.py --output-json; a client log holds the clients' result lines. Per image the
-class_id must be equal and the top-k probabilities close (|served - ref| <= atol + rtol * |ref|); a
-swap of classes the reference rates within tolerance of each other is a tie, reported, not a failure.
---golden also compares the reference with a golden file (skipped when it is absent or was made from
-another export: model, weights, seed or init). --export-info is a model folder or its export_info.json.
-
-Prints a summary line, and a table of differences when something failed or tied.
-Exit status: 0 pass, 1 a difference beyond tolerance, 2 a usage or input error.
+A thin wrapper of tipc_serving/verdict/cli.py; `python test_tipc/compare_results.py --help` explains.
 """
-import argparse
-import json
-import math
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tipc_serving import compare as checker  # noqa: E402
-from tipc_serving.errors import cli  # noqa: E402
-
-PROG = "compare_results.py"
-
-
-class OneLineParser(argparse.ArgumentParser):
-    """Usage mistakes end like input errors: one line and exit status 2."""
-
-    def error(self, message):
-        raise checker.InputError("{} (see --help)".format(message))
-
-
-def tolerance(text):
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError("not a number: {!r}".format(text)) from None
-    if not (value >= 0 and math.isfinite(value)):
-        raise argparse.ArgumentTypeError("must be a finite number >= 0, got {!r}".format(text))
-    return value
-
-
-def parse_args(argv):
-    parser = OneLineParser(prog=PROG, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--reference", required=True, help="tools/infer.py --output-json file")
-    parser.add_argument("--client-log", "--client_log", action="append", default=[],
-                        help="a client log with result lines (repeatable)")
-    parser.add_argument("--atol", type=tolerance, default=checker.DEFAULT_ATOL)
-    parser.add_argument("--rtol", type=tolerance, default=checker.DEFAULT_RTOL)
-    parser.add_argument("--export-info", help="the model folder or its export_info.json")
-    parser.add_argument("--json-out", help="write the results as JSON here (for the harness)")
-    mode = parser.add_mutually_exclusive_group()
-    mode.add_argument("--golden", help="also compare the reference with this golden file")
-    mode.add_argument("--write-golden", help="(re)write this golden file from the reference, then exit 0")
-    args = parser.parse_args(argv)
-    if args.write_golden and (args.client_log or args.json_out):
-        parser.error("--write-golden only writes the golden file; compare in a separate run")
-    if not (args.write_golden or args.client_log or args.golden):
-        parser.error("give --client-log, --golden or --write-golden")
-    return args
-
-
-def print_result(result, prefix=""):
-    print(prefix + result.summary_line())
-    details = result.diff_text()
-    if details:
-        print(details)
-
-
-def write_golden(args, export_info):
-    images = len(checker.load_reference(args.reference))  # checked here so errors name the file
-    document = checker.read_document(args.reference)
-    path = checker.write_golden(document, export_info, args.write_golden)
-    print("wrote golden file {} ({} images{})".format(
-        path, images, "" if export_info else ", no export info: identity unchecked later"))
-    return 0
-
-
-def write_json(path, served, golden, args):
-    document = served.as_dict()
-    document["golden"] = golden.as_dict() if golden else None
-    document["inputs"] = {"reference": args.reference, "client_logs": args.client_log, "golden": args.golden}
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    Path(path).write_text(json.dumps(document, indent=2) + "\n")
-
-
-@cli(PROG)
-def main(argv=None):
-    args = parse_args(argv)
-    export_info = checker.load_export_info(args.export_info) if args.export_info else None
-    if args.write_golden:
-        return write_golden(args, export_info)
-    reference = checker.load_reference(args.reference)
-    served = None
-    if args.client_log:
-        served = checker.compare(reference, checker.load_served(args.client_log), args.atol, args.rtol)
-        print_result(served)
-    golden = None
-    if args.golden:
-        golden = checker.compare_golden(args.golden, reference, export_info, args.atol, args.rtol,
-                                        image_hashes=checker.read_document(args.reference).get("image_sha256"))
-        print_result(golden, prefix="golden: ")
-        if golden.failed:
-            print("golden: in the table, \"reference\" is the golden file and \"served\" the current reference")
-    if args.json_out:
-        write_json(args.json_out, served or golden, golden, args)
-    return 1 if (served and served.failed) or (golden and golden.failed) else 0
-
+from tipc_serving.verdict.cli import main  # noqa: E402
 
 if __name__ == "__main__":
     sys.exit(main())

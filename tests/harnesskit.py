@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from conftest import IMAGES, REPO_ROOT, SERVING_DIR, clean_env
-from tipc_serving import service
+from tipc_serving.service.ports import free_ports
+from tipc_serving.service.process import group_members
 
 HARNESS = REPO_ROOT / "test_tipc" / "test_serving.sh"
 STATUS_LINE = r"^Run (successfully|failed) with command - {model} - .+ - .+!$"
@@ -88,12 +89,12 @@ class HarnessRun:
 
     def leftovers(self):
         """Processes still alive in any group this run started: must be none."""
-        return {group: [p.pid for p in service.group_members(group)] for group in self.started_groups()
-                if service.group_members(group)}
+        return {group: [p.pid for p in group_members(group)] for group in self.started_groups()
+                if group_members(group)}
 
 
 def harness_args(config_paths, output_dir, ports=None, extra=()):
-    http_port, rpc_port = ports or service.free_ports(2)
+    http_port, rpc_port = ports or free_ports(2)
     return ["bash", str(HARNESS), *[str(c) for c in config_paths], "--output-dir", str(output_dir),
             "--http-port", str(http_port), "--rpc-port", str(rpc_port), "--gpus", "0", *extra]
 

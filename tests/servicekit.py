@@ -1,7 +1,7 @@
 """Running the real pipeline service from tests: one helper shared by every test module that needs it.
 
-It starts deploy/serving_python/web_service.py in its own process group on free ports, waits with the
-same readiness probe the harness uses, and always stops the whole group (tipc_serving.service).
+It starts deploy/serving_python/web_service.py with the command line the plan builds, through the same
+Service (own session, stop by group on the way out) and readiness probe as the harness's case runner.
 """
 import contextlib
 from dataclasses import dataclass
@@ -10,7 +10,11 @@ from pathlib import Path
 import requests
 
 from conftest import PYTHON, SERVING_DIR, clean_env
-from tipc_serving import protocol, service
+from tipc_serving.client import protocol
+from tipc_serving.config.plan import web_service_argv
+from tipc_serving.service.ports import free_ports
+from tipc_serving.service.lifecycle import Service
+from tipc_serving.service.process import group_members
 
 
 @dataclass
@@ -48,12 +52,8 @@ class RunningService:
 
 
 def service_argv(serving_server, http_port, rpc_port, name=None, opts=()):
-    argv = [PYTHON, str(SERVING_DIR / "web_service.py"), "--config", str(SERVING_DIR / "config.yml")]
-    if name:
-        argv += ["--name", name]
-    argv += ["--opt", "op.{}.local_service_conf.model_config={}".format(name or "alexnet", serving_server),
-             "http_port={}".format(http_port), "rpc_port={}".format(rpc_port), *opts]
-    return argv
+    script = [PYTHON, str(SERVING_DIR / "web_service.py"), "--config", str(SERVING_DIR / "config.yml")]
+    return web_service_argv(script, name or "alexnet", serving_server, http_port, rpc_port, opts)
 
 
 @contextlib.contextmanager
@@ -61,20 +61,16 @@ def running_service(serving_server, workdir, name=None, opts=(), env=None, ready
     """Start the service, yield a RunningService once it answers, stop its process group afterwards."""
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
-    http_port, rpc_port = service.free_ports(2)
+    http_port, rpc_port = free_ports(2)
     log_path = workdir / "server.log"
     child_env = clean_env(SERVING_LOG_PATH=workdir, SERVING_HOME=workdir, **(env or {}))
-    process = service.start(service_argv(serving_server, http_port, rpc_port, name, opts), log_path,
-                            cwd=str(workdir), env=child_env)
-    running = RunningService(name or "alexnet", http_port, rpc_port, process, log_path, workdir)
-    try:
-        service.wait_ready(process.pid, running.url, http_port, timeout=ready_timeout, log_path=log_path)
+    with Service(service_argv(serving_server, http_port, rpc_port, name, opts), log_path, cwd=workdir,
+                 env=child_env) as started:
+        running = RunningService(name or "alexnet", http_port, rpc_port, started.process, log_path, workdir)
+        started.wait_ready(running.url, http_port, ready_timeout)
         yield running
-    finally:
-        service.stop_group(process.pid)
-        process.wait(timeout=30)
 
 
 def leftover_processes(pgid):
     """Processes still alive in a group that should be gone (for the no-leftovers assertions)."""
-    return [p.pid for p in service.group_members(pgid)]
+    return [p.pid for p in group_members(pgid)]

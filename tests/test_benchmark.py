@@ -8,7 +8,7 @@ import pytest
 
 from conftest import IMAGES, PYTHON, REPO_ROOT, SERVING_DIR, run
 from servicekit import running_service
-from tipc_serving import bench, load, stats
+from tipc_serving.bench import benchmark as bench, load, stats
 
 
 def synthetic_trial(qps, requests=10, latency=0.05):

@@ -1,4 +1,4 @@
-"""The checker (tipc_serving.compare) and its CLI (test_tipc/compare_results.py) on small hand-made data."""
+"""The checker (tipc_serving/verdict) and its CLI (test_tipc/compare_results.py) on small hand-made data."""
 import json
 import math
 import os
@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from tipc_serving.compare import (InputError, compare, compare_golden, load_export_info, load_reference,
-                                  load_served, write_golden)
-from tipc_serving.result_lines import ImageResult, format_line
+from tipc_serving.verdict.golden import compare_golden, write_golden
+from tipc_serving.verdict.inputs import InputError, load_export_info, load_reference, load_served
+from tipc_serving.verdict.judge import compare
+from tipc_serving.verdict.result_lines import ImageResult, format_line
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 CLI = REPO_ROOT / "test_tipc" / "compare_results.py"

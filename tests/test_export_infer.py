@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from conftest import IMAGES, PYTHON, REPO_ROOT, export_model, reference, run
-from tipc_serving import result_lines
-from tipc_serving.result_lines import parse_lines
+from tipc_serving.verdict import result_lines
+from tipc_serving.verdict.result_lines import parse_lines
 
 INFER = REPO_ROOT / "tools" / "infer.py"
 EXPORT = REPO_ROOT / "tools" / "export_model.py"
@@ -83,7 +83,7 @@ STATE_DICT_SCRIPT = r"""
 import sys
 sys.path.insert(0, sys.argv[1])
 import paddle
-from tipc_serving import models
+from tipc_serving.model import registry as models
 out = sys.argv[2]
 paddle.set_device("cpu")
 model = paddle.vision.models.alexnet(num_classes=1000)

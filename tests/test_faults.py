@@ -27,7 +27,8 @@ import pytest
 from conftest import IMAGES, PYTHON, SERVING_DIR
 from harnesskit import HarnessRun, case_server_pid, run_harness, signal_group, start_harness, wait_for, write_config
 from servicekit import running_service
-from tipc_serving import service
+from tipc_serving.service.ports import LOOPBACK, free_ports, port_in_use
+from tipc_serving.service.process import group_members, is_alive, stop_group
 
 pytestmark = pytest.mark.e2e
 
@@ -129,7 +130,7 @@ def wait_for_client(process, script, timeout=120):
 
     def client_pid():
         assert process.poll() is None, "harness exited before {} ran:\n{}".format(script, harness_output(process))
-        for member in service.group_members(process.pid):
+        for member in group_members(process.pid):
             try:
                 if any(part.endswith(script) for part in member.cmdline()):
                     return member.pid
@@ -153,8 +154,8 @@ def stop_recorded_services(output_dir):
     stopped = []
     for groups_file in Path(output_dir).glob("*/serving_python/*/.started_groups"):
         for pgid in {int(x) for x in groups_file.read_text().split()}:
-            if service.group_members(pgid):
-                service.stop_group(pgid, grace=2)
+            if group_members(pgid):
+                stop_group(pgid, grace=2)
                 stopped.append(pgid)
     return stopped
 
@@ -179,7 +180,7 @@ def background():
 def refused(port):
     """True when a TCP connection to 127.0.0.1:port is refused (nothing listens there for us)."""
     try:
-        socket.create_connection((service.LOOPBACK, port), timeout=3).close()
+        socket.create_connection((LOOPBACK, port), timeout=3).close()
     except ConnectionRefusedError:
         return True
     return False
@@ -387,7 +388,7 @@ def test_signal_to_the_harness_while_a_service_is_up(tmp_path, alexnet_model, ba
     output = tmp_path / "out"
     process = background([own_config(tmp_path, alexnet_model, images)], output)
     group = wait_until_case_ready(process, output)
-    assert service.group_members(group), "the service should be up"
+    assert group_members(group), "the service should be up"
     if whole_group:
         signal_group(process.pid, sig)  # as Ctrl-C in a terminal: the harness and every child of its group
     else:
@@ -411,16 +412,18 @@ def test_signal_to_the_harness_while_a_service_is_up(tmp_path, alexnet_model, ba
 # ---------------------------------------------------------------- the readiness deadline
 
 HUNG_SERVICE = '''\
-"""A service that hangs at start: it never answers, ignores SIGINT, and has a child that does the same."""
+"""A service that hangs at start: it never answers, ignores SIGINT and SIGTERM, and has a child that does the same."""
 import signal
 import subprocess
 import sys
 import time
 
 signal.signal(signal.SIGINT, signal.SIG_IGN)
+signal.signal(signal.SIGTERM, signal.SIG_IGN)
 print("hung web_service.py: started, will never answer", flush=True)
 child = subprocess.Popen([sys.executable, "-c", "import signal, time; "
-                          "signal.signal(signal.SIGINT, signal.SIG_IGN); time.sleep(3600)"])
+                          "signal.signal(signal.SIGINT, signal.SIG_IGN); signal.signal(signal.SIGTERM, signal.SIG_IGN); "
+                          "time.sleep(3600)"])
 print("hung web_service.py: child pid", child.pid, flush=True)
 time.sleep(3600)
 '''
@@ -442,7 +445,7 @@ def test_service_that_never_answers_fails_at_the_deadline_and_is_stopped(tmp_pat
     config = config_for(tmp_path, alexnet_model)
     config.write_text(config.read_text().replace("serving_dir:{}".format(SERVING_DIR),
                                                  "serving_dir:{}".format(hung_serving_dir)))
-    http_port, rpc_port = service.free_ports(2)
+    http_port, rpc_port = free_ports(2)
     started = time.monotonic()
     run = run_harness([config], tmp_path / "out", ports=(http_port, rpc_port),
                       extra=["--ready-timeout", "3", "--stop-grace", "1"])
@@ -455,9 +458,9 @@ def test_service_that_never_answers_fails_at_the_deadline_and_is_stopped(tmp_pat
                               "within 3 s (see {})".format(http_port, server_log)), case["reason"]
     child = int(re.search(r"child pid (\d+)", server_log.read_text()).group(1))  # the hung service really ran
     [group] = run.started_groups()
-    assert not service.is_alive(child)
+    assert not is_alive(child)
     stop_log = (run.run_dir / ONE_CASE / "stop.log").read_text()
-    assert "service group {} stopped after SIGINT then SIGTERM".format(group) in stop_log  # SIGINT was ignored
+    assert "service group {} stopped after SIGTERM then SIGKILL".format(group) in stop_log  # SIGTERM was ignored
     assert junit_case(suite, ONE_CASE).find("failure") is not None
     assert_no_service_left(run)
     assert time.monotonic() - started < 60
@@ -471,10 +474,10 @@ def foreign_http_server():
     servers = []
 
     def start(port):
-        server = subprocess.Popen([PYTHON, "-m", "http.server", str(port), "--bind", service.LOOPBACK],
+        server = subprocess.Popen([PYTHON, "-m", "http.server", str(port), "--bind", LOOPBACK],
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
         servers.append(server)
-        wait_for(lambda: service.port_in_use(port), 30)
+        wait_for(lambda: port_in_use(port), 30)
         return server
 
     yield start
@@ -498,28 +501,28 @@ def assert_port_refused_naming(run, port, pid):
 
 def test_foreign_listener_on_the_http_port_fails_the_case_and_is_not_touched(tmp_path, alexnet_model,
                                                                              foreign_http_server):
-    http_port, rpc_port = service.free_ports(2)
+    http_port, rpc_port = free_ports(2)
     server = foreign_http_server(http_port)
     run = run_harness([config_for(tmp_path, alexnet_model)], tmp_path / "out", ports=(http_port, rpc_port),
                       extra=["--netns", "off"])
     reason = assert_port_refused_naming(run, http_port, server.pid)
     assert "http.server" in reason  # the owner's command line, so a person knows what to stop
     assert server.poll() is None
-    with socket.create_connection((service.LOOPBACK, http_port), timeout=5) as conn:  # still serving
+    with socket.create_connection((LOOPBACK, http_port), timeout=5) as conn:  # still serving
         conn.sendall(b"GET / HTTP/1.0\r\n\r\n")
         assert conn.recv(64).startswith(b"HTTP/1.0 200")
 
 
 def test_foreign_listener_on_the_rpc_port_fails_the_case_and_is_not_touched(tmp_path, alexnet_model):
-    http_port, rpc_port = service.free_ports(2)
+    http_port, rpc_port = free_ports(2)
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as listener:
-        listener.bind((service.LOOPBACK, rpc_port))
+        listener.bind((LOOPBACK, rpc_port))
         listener.listen(8)
         run = run_harness([config_for(tmp_path, alexnet_model)], tmp_path / "out", ports=(http_port, rpc_port),
                           extra=["--netns", "off"])
         reason = assert_port_refused_naming(run, rpc_port, os.getpid())
         assert "port {}".format(http_port) not in reason  # only the busy port is named
-        with socket.create_connection((service.LOOPBACK, rpc_port), timeout=5):  # still listening
+        with socket.create_connection((LOOPBACK, rpc_port), timeout=5):  # still listening
             accepted, _ = listener.accept()
             accepted.close()
 
@@ -539,7 +542,7 @@ def test_service_left_from_an_earlier_run_is_detected_and_never_used(tmp_path, a
             assert os.getpgid(pid) == group, "{} names a process outside the leftover service".format(reason)
         assert_port_refused_naming(run, leftover.http_port, named[leftover.http_port])
         assert not (run.run_dir / ONE_CASE / "client.log").exists()  # its answers were never taken as ours
-        assert service.group_members(group) and leftover.classify(
+        assert group_members(group) and leftover.classify(
             [("image", (IMAGES / "coffee.jpg").read_bytes())])["err_no"] == 0  # untouched, still answering
 
 
@@ -773,14 +776,14 @@ def fake_unshare(tmp_path):
 
 def test_service_in_the_private_namespace_is_unreachable_from_the_host(tmp_path, alexnet_model, background):
     images = image_copies(tmp_path / "many", 60)
-    http_port, rpc_port = service.free_ports(2)
+    http_port, rpc_port = free_ports(2)
     output = tmp_path / "out"
     process = background([own_config(tmp_path, alexnet_model, images)], output, ports=(http_port, rpc_port))
     group = wait_until_case_ready(process, output)
-    assert service.group_members(group)
+    assert group_members(group)
     assert refused(http_port) and refused(rpc_port)
-    assert not service.port_in_use(http_port) and not service.port_in_use(rpc_port)
-    assert service.group_members(group), "the service must still have been up while we knocked"
+    assert not port_in_use(http_port) and not port_in_use(rpc_port)
+    assert group_members(group), "the service must still have been up while we knocked"
 
     run = finished(process, output)
     assert run.result.returncode == 0, run.output[-3000:]
@@ -791,7 +794,7 @@ def test_service_in_the_private_namespace_is_unreachable_from_the_host(tmp_path,
 
 def test_netns_off_runs_on_the_host_network_and_says_so(tmp_path, alexnet_model, background):
     images = image_copies(tmp_path / "many", 60)
-    http_port, rpc_port = service.free_ports(2)
+    http_port, rpc_port = free_ports(2)
     output = tmp_path / "out"
     process = background([own_config(tmp_path, alexnet_model, images)], output, ports=(http_port, rpc_port),
                          extra=["--netns", "off"])

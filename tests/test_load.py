@@ -7,7 +7,7 @@ import pytest
 
 from conftest import IMAGES
 from servicekit import running_service
-from tipc_serving import load
+from tipc_serving.bench import load
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 

@@ -3,9 +3,10 @@ import pytest
 
 from conftest import REPO_ROOT
 from test_tipc_config import STEP6, TEMPLATE, THIRTEEN, replace_line
-from tipc_serving import matrix
+from tipc_serving.config import machine, matrix
+from tipc_serving.config.shard import parse_shard, shard
 from tipc_serving.errors import ConfigError, UserError
-from tipc_serving.tipc_config import parse, parse_text
+from tipc_serving.config.tipc import parse, parse_text
 
 CONF = "op.alexnet.local_service_conf."
 CPU_NAMES = ["cpu_usemkldnn_False_threads_2", "cpu_usemkldnn_False_threads_1",
@@ -113,21 +114,21 @@ def test_gpu_without_any_runnable_precision_is_an_error():
 def test_env_overrides_machine_probes(monkeypatch, value, expected):
     monkeypatch.setenv("TIPC_GPU", value)
     monkeypatch.setenv("TIPC_TRT", value)
-    assert matrix.gpu_available() is expected
-    assert matrix.trt_available() is expected
+    assert machine.gpu_available() is expected
+    assert machine.trt_available() is expected
 
 
 def test_hidden_cuda_devices_mean_no_gpu(monkeypatch):
     monkeypatch.delenv("TIPC_GPU", raising=False)
     for hidden in ("", "-1"):
         monkeypatch.setenv("CUDA_VISIBLE_DEVICES", hidden)
-        assert matrix.gpu_available() is False
+        assert machine.gpu_available() is False
 
 
 def test_bad_env_flag_is_a_user_error(monkeypatch):
     monkeypatch.setenv("TIPC_GPU", "yes")
     with pytest.raises(UserError, match="TIPC_GPU"):
-        matrix.gpu_available()
+        machine.gpu_available()
 
 
 # --- sharding ------------------------------------------------------------------------------------
@@ -143,7 +144,7 @@ def two_configs(gpu):
 def assignment(groups, count):
     """{(config_id, case name): shard index} over all shards."""
     return {(config_id, case.name): index for index in range(1, count + 1)
-            for config_id, cases in matrix.shard(groups, index, count) for case in cases}
+            for config_id, cases in shard(groups, index, count) for case in cases}
 
 
 @pytest.mark.parametrize("count", [1, 2, 3, 4, 5])
@@ -154,7 +155,7 @@ def test_shards_cover_every_case_once_and_balance(count):
     dealt = []
     sizes = []
     for index in range(1, count + 1):
-        part = matrix.shard(groups, index, count)
+        part = shard(groups, index, count)
         assert [config_id for config_id, _ in part] == [config_id for config_id, _ in groups]
         names = [(config_id, case.name) for config_id, cases in part for case in cases]
         dealt += names
@@ -173,14 +174,14 @@ def test_shards_are_deterministic_and_ignore_gpu(count):
 
 def test_shard_keeps_each_configs_case_order():
     groups = two_configs(gpu=True)
-    for config_id, cases in matrix.shard(groups, 1, 2):
+    for config_id, cases in shard(groups, 1, 2):
         original = [c.name for c in dict(groups)[config_id]]
         assert [c.name for c in cases] == [name for name in original if name in {c.name for c in cases}]
 
 
 @pytest.mark.parametrize("text, expected", [("2/3", (2, 3)), ("1/1", (1, 1)), (" 3 / 3 ", (3, 3))])
 def test_parse_shard(text, expected):
-    assert matrix.parse_shard(text) == expected
+    assert parse_shard(text) == expected
 
 
 @pytest.mark.parametrize("text, problem", [("0/3", "between 1 and 3"), ("4/3", "between 1 and 3"),
@@ -188,6 +189,30 @@ def test_parse_shard(text, expected):
                                            ("", "expected I/N")])
 def test_parse_shard_errors(text, problem):
     with pytest.raises(UserError) as caught:
-        matrix.parse_shard(text)
+        parse_shard(text)
     assert problem in str(caught.value) and "\n" not in str(caught.value)
     assert caught.value.exit_code == 1
+
+
+# --- the table -----------------------------------------------------------------------------------
+
+def test_a_new_dimension_is_one_row(monkeypatch):
+    """A dimension added to the table is parsed, named, multiplied and turned into service options."""
+    batch = matrix.Dimension("batch_size", matrix.parse_threads, 1, "cpu", "batchsize",
+                             options=lambda size: (("batch_size", size),))
+    monkeypatch.setattr(matrix, "DIMENSIONS", matrix.DIMENSIONS + (batch,))
+    text = STEP6 + "op.imagenet.local_service_conf.thread_num:1|2\nop.imagenet.local_service_conf.batch_size:1|8\n"
+    cases = [c for c in matrix.expand(parse_text(text), False, False) if c.device == "cpu"]
+    assert [c.name for c in cases] == ["cpu_usemkldnn_False_threads_1_batchsize_1", "cpu_usemkldnn_False_threads_1_batchsize_8",
+                                       "cpu_usemkldnn_False_threads_2_batchsize_1", "cpu_usemkldnn_False_threads_2_batchsize_8"]
+    assert cases[1].settings == {"devices": "", "use_mkldnn": "False", "thread_num": "1", "batch_size": "8"}
+    assert cases[1].opts[-1] == "op.imagenet.local_service_conf.batch_size=8"
+    with pytest.raises(ConfigError, match="expected a positive integer"):
+        parse_text(STEP6 + "op.imagenet.local_service_conf.batch_size:1|big\n")
+
+
+def test_gpu_options_of_every_dimension_follow_the_table_order():
+    """The --opt list keeps one order whatever the table's: devices, the dimensions' options, then others."""
+    cases = {c.name: c for c in alexnet_cases()}
+    leaves = [o.split("=", 1)[0].rsplit(".", 1)[-1] for o in cases["cpu_usemkldnn_True_threads_1"].opts]
+    assert leaves == ["devices", "use_mkldnn", "thread_num", "device_type", "precision"]

@@ -1,7 +1,7 @@
 """Any image classifier by config alone, and nightly runs sharded over many machines (issue 7).
 
 The second model (MobileNetV3-Small) runs through the same test_serving.sh, web_service.py, clients
-and checker as AlexNet, with nothing model-specific outside tipc_serving/models.py and configs/; a
+and checker as AlexNet, with nothing model-specific outside tipc_serving/model/registry.py and configs/; a
 model the registry does not know, outputting logits, needs only a config. Sharding is checked at the
 plan level (every case in exactly one shard, whatever the GPU) and end to end: a real 3-shard run
 over two configs, merged with test_tipc/merge_reports.sh, also as CI artifacts (links followed).
@@ -16,8 +16,8 @@ import pytest
 
 from conftest import IMAGES, PYTHON, REPO_ROOT, clean_env, export_model, reference, run
 from harnesskit import HarnessRun, run_harness, write_config
-from tipc_serving import images as image_files
-from tipc_serving import report as rpt
+from tipc_serving.model import images as image_files
+from tipc_serving.report.store import Report
 
 MODEL = "mobilenet_v3_small"
 CONFIGS = [REPO_ROOT / "configs" / "alexnet_serving.txt", REPO_ROOT / "configs" / "mobilenet_v3_small_serving.txt"]
@@ -80,7 +80,7 @@ def test_nothing_about_the_second_model_outside_the_registry_and_configs():
                 continue
             if re.search(r"mobilenet", path.read_text(errors="replace"), re.IGNORECASE):
                 found.append(str(relative))
-    assert found == ["tipc_serving/models.py"], found
+    assert found == ["tipc_serving/model/registry.py"], found
 
 
 def test_another_mobilenet_fails_the_check_despite_flat_outputs(tmp_path):
@@ -138,7 +138,7 @@ EXPORT_LOGITS = """
 import sys
 import paddle
 from paddle.static import InputSpec
-from tipc_serving import models
+from tipc_serving.model import registry as models
 paddle.set_device("cpu")
 net = models.build("mobilenet_v3_small")
 models.seeded_init(net, 0)
@@ -267,7 +267,7 @@ def fake_shard(output, index, count, case_name):
     """A finished one-case shard report laid out as test_serving.sh writes it, `latest` link included."""
     model_dir = output / "alexnet" / "serving_python"
     run_id = "20260101T000000Z-{}".format(index)
-    report = rpt.Report.create(model_dir / run_id, "alexnet", "configs/alexnet_serving.txt", run_id,
+    report = Report.create(model_dir / run_id, "alexnet", "configs/alexnet_serving.txt", run_id,
                                shard="{}/{}".format(index, count),
                                cases=[{"name": case_name, "device": "cpu", "settings": {}}])
     report.update_case(case_name, status="passed", reason="PASS 4/4 images")

@@ -1,21 +1,23 @@
-"""tipc_serving/plan.py: what the harness decides from a config before anything starts."""
-import json
-import subprocess
+"""tipc_serving/config/plan.py: what the harness decides from a config before anything starts."""
 import sys
 from types import SimpleNamespace
 
 import pytest
 
-from conftest import IMAGES, REPO_ROOT, SERVING_DIR
+from conftest import IMAGES, SERVING_DIR
 from harnesskit import write_config
-from tipc_serving import plan, tipc_config
+from tipc_serving.chain.case import CaseRun
+from tipc_serving.chain.context import RunContext
+from tipc_serving.config import plan, tipc as tipc_config
+from tipc_serving.verdict import tolerance
 from tipc_serving.errors import ConfigError
 
 PROJECT_PYTHON = sys.executable
 
 
 def options(**overrides):
-    values = dict(http_port=None, rpc_port=None, ready_timeout=None, gpus="0", shard=None)
+    values = dict(http_port=None, rpc_port=None, ready_timeout=None, gpus="0", shard=None, output_dir="/tmp/out",
+                  run_id="r1", stop_grace=10.0, benchmark=False, benchmark_cases="")
     values.update(overrides)
     return SimpleNamespace(**values)
 
@@ -96,10 +98,9 @@ def test_equal_ports_are_a_config_error(tmp_path, alexnet_model):
     ("fp32", None, 1e-3), ("fp16", None, 1e-2), ("int8", None, 5e-2),
     ("fp32", 1e-4, 1e-4), ("fp16", 1e-4, 1e-2), ("fp16", 0.05, 0.05)])
 def test_tolerances_per_precision(precision, config_atol, expected):
-    config = SimpleNamespace(atol=config_atol, rtol=None)
-    atol, rtol = plan._tolerances(config, precision)
-    assert atol == pytest.approx(expected)
-    assert rtol == pytest.approx(plan.TOLERANCE_BY_PRECISION[precision][1])
+    tol = tolerance.for_case(precision, config_atol, None)
+    assert tol.atol == pytest.approx(expected)
+    assert tol.rtol == pytest.approx(tolerance.TOLERANCE_BY_PRECISION[precision][1])
 
 
 def test_missing_model_that_can_be_exported_is_planned_for_export(tmp_path):
@@ -117,18 +118,17 @@ def test_a_missing_image_path_names_its_line(tmp_path, alexnet_model):
     assert str(info.value).startswith("{}:{}: key '--image_dir': image path not found".format(config, line))
 
 
-# ---------------------------------------------------------------- bash assignments
+# ---------------------------------------------------------------- from the plan to the service's command
 
-def test_shell_assignments_survive_bash(tmp_path, config_path):
-    planned = plan.build([config_path], options(), PROJECT_PYTHON)
+def test_tricky_values_reach_the_service_command_unchanged(tmp_path, config_path):
+    """Plan values travel as JSON and argv lists, never through a shell: quotes, $, ` and ; stay as written."""
+    planned = plan.build([config_path], options(output_dir=str(tmp_path / "out")), PROJECT_PYTHON)
     tricky = "it's a \"quoted\" $HOME `value` with spaces; & more"
-    planned["configs"][0]["python_note"] = tricky
+    planned["configs"][0]["python"] = tricky
     planned["configs"][0]["cases"][0]["opts"].append("op.alexnet.topk={}".format(tricky))
-    plan_file = tmp_path / "plan.json"
-    plan_file.write_text(json.dumps(planned))
-    script = ('eval "$({py} -m tipc_serving shell {plan} --index 0)"; '
-              'printf "%s\\n" "$SERVING_PYTHON_NOTE" "${{CASE_OPTS_0[-1]}}" "$CASE_COUNT" "$OP_NAME"').format(
-        py=PROJECT_PYTHON, plan=plan_file)
-    output = subprocess.run(["bash", "-c", script], cwd=str(REPO_ROOT), stdout=subprocess.PIPE, text=True,
-                            check=True).stdout.splitlines()
-    assert output == [tricky, "op.alexnet.topk={}".format(tricky), "1", "alexnet"]
+    run_dir = planned["configs"][0]["run_dir"]
+    case = CaseRun(RunContext(run_dir, planned), planned["configs"][0]["cases"][0])
+    argv = case.service_argv()
+    assert argv[0] == tricky and argv[-1] == "op.alexnet.topk={}".format(tricky)
+    assert argv[1:] == planned["configs"][0]["web_service_argv"] + ["--opt"] + planned["configs"][0]["cases"][0]["opts"]
+    assert run_dir == str(tmp_path / "out" / "alexnet" / "serving_python" / "r1")

@@ -11,10 +11,12 @@ import pytest
 from PIL import Image
 
 from conftest import IMAGES
-from tipc_serving import images, postprocess, preprocess, result_lines, stats
+from tipc_serving.bench import stats
+from tipc_serving.model import images, postprocess, preprocess
+from tipc_serving.verdict import result_lines
 from tipc_serving.errors import UserError
-from tipc_serving.preprocess import ImageError, ImageTooLarge
-from tipc_serving.result_lines import ImageResult
+from tipc_serving.model.preprocess import ImageError, ImageTooLarge
+from tipc_serving.verdict.result_lines import ImageResult
 
 MEAN = np.array([0.485, 0.456, 0.406])
 STD = np.array([0.229, 0.224, 0.225])

@@ -2,6 +2,7 @@
 import io
 import json
 import os
+import re
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -9,8 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from tipc_serving import report as rpt
+from tipc_serving.report.entries import REASON_INTERRUPTED, REASON_NOT_REACHED
+from tipc_serving.report.junit import xml_text
+from tipc_serving.report.merge import find_missing_shards, merge
+from tipc_serving.report.store import Report
 from tipc_serving.errors import UserError
+from tipc_serving.verdict.judge import compare
+from tipc_serving.verdict.result_lines import ImageResult
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -23,7 +29,7 @@ CASES = [
 
 
 def new_report(run_dir, cases=CASES, model="alexnet", shard=None, run_id="r1"):
-    return rpt.Report.create(run_dir, model, "configs/alexnet.txt", run_id, shard, cases)
+    return Report.create(run_dir, model, "configs/alexnet.txt", run_id, shard, cases)
 
 
 def load_files(run_dir):
@@ -76,10 +82,10 @@ def test_update_then_finish_gives_statuses_totals_and_exit(tmp_path):
     assert case["logs"] == {"server": "s.log", "client": "c.log"}, "logs are merged, not replaced"
     assert statuses(results) == {"cpu_t1": "passed", "cpu_t6_mkldnn": "failed", "gpu_fp32": "not_run",
                                  "gpu_trt_fp16": "skipped"}
-    assert results["cases"][2]["reason"] == rpt.REASON_NOT_REACHED
+    assert results["cases"][2]["reason"] == REASON_NOT_REACHED
     assert results["state"] == "finished" and results["finished"]
     assert results["totals"] == {"passed": 1, "failed": 1, "skipped": 1, "not_run": 1, "pending": 0, "running": 0}
-    assert rpt.Report.load(tmp_path / "run").exit_status() == 1
+    assert Report.load(tmp_path / "run").exit_status() == 1
 
 
 def test_exit_status_zero_only_when_nothing_failed_or_missing(tmp_path):
@@ -88,7 +94,7 @@ def test_exit_status_zero_only_when_nothing_failed_or_missing(tmp_path):
         report.update_case(name, status="passed")
     assert report.exit_status() == 0, "passed + skipped is a success"
     report.finish()
-    assert rpt.Report.load(tmp_path / "run").exit_status() == 0
+    assert Report.load(tmp_path / "run").exit_status() == 0
     report.update_case("gpu_fp32", status="pending")
     assert report.exit_status() == 1, "an unfinished case is not a success"
     report.update_case("gpu_fp32", status="not_run")
@@ -121,7 +127,7 @@ def test_failed_step_alone_gives_nonzero_exit(tmp_path):
     report.record_step("reference", "passed", 0.2, log="ref.log")
     assert report.exit_status() == 0, "recording a step again replaces it"
     report.record_step("reference", "failed", 0, reason="no output files")
-    steps = rpt.Report.load(tmp_path / "run").data["steps"]
+    steps = Report.load(tmp_path / "run").data["steps"]
     assert [(s["name"], s["status"], s["log"]) for s in steps] == [("reference", "failed", "ref.log")], \
         "one entry per step, the earlier log kept"
 
@@ -129,9 +135,13 @@ def test_failed_step_alone_gives_nonzero_exit(tmp_path):
 def test_junit_elements_carry_messages_and_details(tmp_path):
     report = new_report(tmp_path / "run")
     report.update_case("cpu_t1", status="passed", timings={"total_s": 3.25}, logs={"server": "srv.log"})
-    report.update_case("cpu_t6_mkldnn", status="failed", reason="max abs diff 0.3 > 1e-4",
-                       check={"max_abs_diff": 0.3, "max_rel_diff": 0.5, "ties": 0, "summary": "3 of 8 differ",
-                              "diff": "img1.jpg: label 5 vs 7", "problems": ["2 images missing"]})
+    # The checks in the checker's own schema (verdict.judge.CheckResult.as_dict), HTTP and gRPC.
+    judged = compare({"img1.jpg": ImageResult("img1.jpg", [5, 1], [0.6, 0.2])},
+                     [ImageResult("img1.jpg", [7, 1], [0.6, 0.2])])
+    judged.problems.append("2 images missing")
+    check = dict(judged.as_dict(), max_abs_diff=0.3, summary="3 of 8 differ")
+    report.update_case("cpu_t6_mkldnn", status="failed", reason="max abs diff 0.3 > 1e-4", check=check,
+                       rpc_check=dict(judged.as_dict(), summary="gRPC: 1 of 8 differ"))
     report.update_case("gpu_fp32", status="running")
     _, junit = load_files(tmp_path / "run")
     assert junit.tag == "testsuites"
@@ -146,8 +156,11 @@ def test_junit_elements_carry_messages_and_details(tmp_path):
     assert "srv.log" in passed.find("system-out").text
     failure = cases["cpu_t6_mkldnn"].find("failure")
     assert failure.get("message") == "max abs diff 0.3 > 1e-4"
-    for text in ("3 of 8 differ", "max_abs_diff=0.3", "img1.jpg: label 5 vs 7", "problem: 2 images missing"):
+    for text in ("check: 3 of 8 differ", "max_abs_diff=0.3", "problem: 2 images missing",
+                 "gRPC check: gRPC: 1 of 8 differ"):
         assert text in failure.text
+    # the differences table, as the checker prints it: image, verdict, field, reference, served
+    assert re.search(r"img1\.jpg +class_mismatch +class_id +5 +7", failure.text), failure.text
     assert cases["gpu_trt_fp16"].find("skipped").get("message") == "no TensorRT"
     assert cases["gpu_fp32"].find("error").get("type") == "running"
 
@@ -168,7 +181,7 @@ def test_nasty_reasons_are_escaped_in_both_files(tmp_path, nasty):
     results, junit = load_files(tmp_path / "run")
     assert results["cases"][0]["reason"] == nasty, "results.json keeps the text exactly"
     cases = junit_cases(junit)
-    clean = rpt.xml_text(" ".join(nasty.split()))
+    clean = xml_text(" ".join(nasty.split()))
     assert cases["cpu_t1"].find("failure").get("message") == clean
     assert cases["cpu_t6_mkldnn"].find("skipped").get("message") == clean
     assert cases["gpu_fp32"].find("error").get("message") == clean
@@ -212,21 +225,21 @@ def test_killed_run_leaves_valid_files_after_every_update(tmp_path):
     assert suite_counts(junit)["errors"] == 2, "running and pending cases are errors until they finish"
     assert [p for p in os.listdir(str(run)) if p not in ("results.json", "junit.xml")] == [], "no temp files left"
 
-    rpt.Report.load(run).finish(interrupted=True)
+    Report.load(run).finish(interrupted=True)
     results, junit = load_files(run)
     assert results["state"] == "interrupted" and results["finished"]
     assert statuses(results) == {"cpu_t1": "passed", "cpu_t6_mkldnn": "not_run", "gpu_fp32": "not_run",
                                  "gpu_trt_fp16": "skipped"}
-    assert results["cases"][1]["reason"] == rpt.REASON_INTERRUPTED
-    assert junit_cases(junit)["gpu_fp32"].find("error").get("message") == rpt.REASON_INTERRUPTED
-    assert rpt.Report.load(run).exit_status() == 1
+    assert results["cases"][1]["reason"] == REASON_INTERRUPTED
+    assert junit_cases(junit)["gpu_fp32"].find("error").get("message") == REASON_INTERRUPTED
+    assert Report.load(run).exit_status() == 1
 
 
 def test_report_files_are_world_readable(tmp_path):
     new_report(tmp_path / "run")
     old = os.umask(0o022)
     try:
-        rpt.Report.load(tmp_path / "run").update_case("cpu_t1", status="passed")
+        Report.load(tmp_path / "run").update_case("cpu_t1", status="passed")
     finally:
         os.umask(old)
     for name in ("results.json", "junit.xml"):
@@ -279,12 +292,12 @@ def test_create_refuses_existing_report_and_bad_shard(tmp_path):
 
 def test_load_errors_name_the_problem(tmp_path):
     with pytest.raises(UserError, match="no such run directory"):
-        rpt.Report.load(tmp_path / "missing")
-    with pytest.raises(UserError, match="report init"):
-        rpt.Report.load(tmp_path)
+        Report.load(tmp_path / "missing")
+    with pytest.raises(UserError, match="no results.json .not the run directory of a test_serving.sh run"):
+        Report.load(tmp_path)
     (tmp_path / "results.json").write_text("{truncated")
     with pytest.raises(UserError, match="not valid JSON"):
-        rpt.Report.load(tmp_path)
+        Report.load(tmp_path)
 
 
 def test_summary_table_of_usual_names_fits_100_columns(tmp_path):
@@ -311,7 +324,7 @@ def test_summary_table_is_aligned_and_cuts_long_names_at_52(tmp_path):
     assert "12.3s" in rows[0] and "1.20e-06" in rows[0]
     assert rows[1].endswith("...")
     assert "..." in rows[4] and "ir_optim=True  NOT RUN" in rows[4], "long names keep their tail"
-    assert rows[2].endswith(rpt.REASON_NOT_REACHED), "the default reason fits whole"
+    assert rows[2].endswith(REASON_NOT_REACHED), "the default reason fits whole"
     assert lines[-1] == "alexnet: 1 passed, 1 failed, 1 skipped, 2 not run"
 
 
@@ -337,7 +350,7 @@ def make_shards(root, outcomes):
 
 def run_merge(inputs, out_dir):
     out = io.StringIO()
-    status = rpt.merge(inputs, out_dir, out)
+    status = merge(inputs, out_dir, out)
     results, junit = load_files(out_dir)
     return status, results, junit, out.getvalue()
 
@@ -372,7 +385,7 @@ def test_merge_fails_on_not_run_and_on_failed_step(tmp_path):
     paths = make_shards(tmp_path, [{"a": "passed"}, {"b": "not_run"}])
     assert run_merge(paths, tmp_path / "m1")[0] == 1
     paths = make_shards(tmp_path / "again", [{"a": "passed"}, {"b": "passed"}])
-    rpt.Report.load(paths[1]).record_step("convert", "failed", 1, reason="boom")
+    Report.load(paths[1]).record_step("convert", "failed", 1, reason="boom")
     status, results, junit, text = run_merge(paths, tmp_path / "m2")
     assert status == 1 and results["runs"][1]["failed_steps"] == ["convert"]
     assert "step:convert" in junit_cases(junit) and "alexnet/" not in text
@@ -402,7 +415,7 @@ def test_merge_reports_a_missing_shard(tmp_path):
 ])
 def test_missing_shards_understand_0_and_1_based_indexes(shards, missing):
     found = [("r{}".format(i), {"shard": shard}) for i, shard in enumerate(shards)]
-    assert rpt.find_missing_shards(found) == missing
+    assert find_missing_shards(found) == missing
 
 
 def test_merge_counts_each_file_once_and_skips_merged_output(tmp_path):
@@ -427,45 +440,35 @@ def test_merge_of_several_models_prefixes_case_names(tmp_path):
 def test_merge_without_inputs_is_a_user_error(tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(UserError, match="no results.json found"):
-        rpt.merge([tmp_path / "empty"], tmp_path / "merged", io.StringIO())
+        merge([tmp_path / "empty"], tmp_path / "merged", io.StringIO())
     with pytest.raises(UserError, match="no such file"):
-        rpt.merge([tmp_path / "nope"], tmp_path / "merged", io.StringIO())
+        merge([tmp_path / "nope"], tmp_path / "merged", io.StringIO())
 
 
 # --- command line --------------------------------------------------------------------------------
 
 def report_cli(*args, stdin=None):
     env = dict(os.environ, PYTHONPATH=str(REPO_ROOT))
-    return subprocess.run([sys.executable, "-m", "tipc_serving.report"] + [str(a) for a in args],
+    return subprocess.run([sys.executable, "-m", "tipc_serving", "report"] + [str(a) for a in args],
                           input=stdin, cwd=str(REPO_ROOT), env=env, stdout=subprocess.PIPE,
                           stderr=subprocess.PIPE, text=True, timeout=60)
 
 
-def test_cli_round_trip(tmp_path):
+def test_round_trip_then_summary_and_merge_from_the_command_line(tmp_path):
     run = tmp_path / "run"
-    cases = tmp_path / "cases.json"
-    cases.write_text(json.dumps(CASES[:3]))
-    check = tmp_path / "check.json"
-    check.write_text(json.dumps({"max_abs_diff": 2e-7, "max_rel_diff": 1e-6, "ties": 0, "summary": "ok"}))
-
-    steps = [
-        ("init", run, "--model-name", "alexnet", "--config", "c.txt", "--run-id", "r9", "--shard", "2/4",
-         "--cases-json", cases),
-        ("step", run, "convert", "--status", "passed", "--seconds", "3.5", "--log", "convert.log"),
-        ("case", run, "cpu_t1", "--status", "passed", "--timing", "start_s=1.5", "--timing", "total_s=9",
-         "--timing", "rpc_client_s=0.25",
-         "--check-json", check, "--log", "server=s.log", "--log", "client=c.log"),
-        ("case", run, "cpu_t6_mkldnn", "--status", "failed", "--reason", "diff too large"),
-    ]
-    for args in steps:
-        result = report_cli(*args)
-        assert result.returncode == 0, result.stderr
+    check = {"max_abs_diff": 2e-7, "max_rel_diff": 1e-6, "ties": 0, "summary": "ok"}
+    report = Report.create(run, "alexnet", "c.txt", "r9", "2/4", CASES[:3])
+    report.record_step("convert", "passed", "3.5", log="convert.log")
+    report.update_case("cpu_t1", status="passed", timings={"start_s": "1.5", "total_s": "9", "rpc_client_s": 0.25},
+                       check=check, logs={"server": "s.log", "client": "c.log"})
+    report.update_case("cpu_t6_mkldnn", status="failed", reason="diff too large")
     summary = report_cli("summary", run)
     assert summary.returncode == 1 and "(run still running)" in summary.stdout
-    finish = report_cli("finish", run, "--interrupted")
-    assert finish.returncode == 1
-    assert "alexnet [shard 2/4]: 1 passed, 1 failed, 0 skipped, 1 not run (run interrupted)" in finish.stdout
-    assert "2.00e-07" in finish.stdout
+    Report.load(run).finish(interrupted=True)
+    summary = report_cli("summary", run)
+    assert summary.returncode == 1
+    assert "alexnet [shard 2/4]: 1 passed, 1 failed, 0 skipped, 1 not run (run interrupted)" in summary.stdout
+    assert "2.00e-07" in summary.stdout
 
     results, junit = load_files(run)
     assert results["shard"] == "2/4" and results["state"] == "interrupted"
@@ -483,43 +486,34 @@ def test_cli_round_trip(tmp_path):
 def test_cli_summary_survives_an_ascii_terminal(tmp_path):
     new_report(tmp_path / "run").update_case("cpu_t1", status="failed", reason="精度 mismatch")
     env = dict(os.environ, PYTHONPATH=str(REPO_ROOT), PYTHONIOENCODING="ascii")
-    result = subprocess.run([sys.executable, "-m", "tipc_serving.report", "summary", str(tmp_path / "run")],
+    result = subprocess.run([sys.executable, "-m", "tipc_serving", "report", "summary", str(tmp_path / "run")],
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=60)
     assert result.returncode == 1 and result.stderr == "" and "?? mismatch" in result.stdout
 
 
 def test_cli_success_exit_zero(tmp_path):
-    run = tmp_path / "run"
-    assert report_cli("init", run, "--model-name", "m", "--config", "c", "--run-id", "1", "--cases-json", "-",
-                      stdin=json.dumps([CASES[0], CASES[3]])).returncode == 0
-    assert report_cli("case", run, "cpu_t1", "--status", "passed").returncode == 0
-    finish = report_cli("finish", run)
-    assert finish.returncode == 0 and "m: 1 passed, 0 failed, 1 skipped, 0 not run" in finish.stdout
+    report = Report.create(tmp_path / "run", "m", "c", "1", None, [CASES[0], CASES[3]])
+    report.update_case("cpu_t1", status="passed")
+    report.finish()
+    summary = report_cli("summary", tmp_path / "run")
+    assert summary.returncode == 0 and "m: 1 passed, 0 failed, 1 skipped, 0 not run" in summary.stdout
     assert report_cli("merge", tmp_path / "merged", tmp_path).returncode == 0
 
 
 @pytest.mark.parametrize("args, message", [
     (("summary", "{tmp}/missing"), "no such run directory"),
     (("summary", "{tmp}"), "no results.json"),
-    (("case", "{run}", "cpu_t1", "--timing", "total_s=fast"), "timing total_s: expected seconds"),
-    (("case", "{run}", "cpu_t1", "--timing", "total_s"), "--timing must look like key=value"),
-    (("case", "{run}", "cpu_t1", "--timing", "total=3"), "ending in _s"),
-    (("case", "{run}", "nope", "--status", "passed"), "unknown case 'nope'"),
-    (("case", "{run}", "cpu_t1", "--status", "ok"), "invalid choice: 'ok'"),
-    (("case", "{run}", "cpu_t1", "--check-json", "{tmp}/none.json"), "check file not found"),
-    (("step", "{run}", "convert", "--status", "passed", "--seconds", "-2"), ">= 0"),
-    (("step", "{run}", "convert", "--status", "passed"), "required: --seconds"),
-    (("init", "{run}", "--model-name", "m", "--config", "c", "--run-id", "1", "--cases-json", "{tmp}/bad.json"),
-     "not valid JSON"),
-    (("init", "{tmp}/r2", "--model-name", "m", "--config", "c", "--run-id", "1", "--shard", "x",
-      "--cases-json", "{tmp}/cases.json"), "shard must look like I/N"),
+    (("summary", "{tmp}/broken"), "not valid JSON"),
     (("merge", "{tmp}/out", "{tmp}/missing"), "no such file or directory"),
+    (("merge", "{tmp}/out", "{tmp}/cases.json"), "not a schema 1 tipc-serving results.json"),
+    (("summary",), "required: RUN_DIR"),
     (("bogus",), "invalid choice: 'bogus'"),
     ((), "required: COMMAND"),
 ])
 def test_cli_errors_are_one_line_exit_2(tmp_path, args, message):
     run = tmp_path / "run"
-    (tmp_path / "bad.json").write_text("[{")
+    (tmp_path / "broken").mkdir()
+    (tmp_path / "broken" / "results.json").write_text("[{")
     (tmp_path / "cases.json").write_text(json.dumps(CASES))
     new_report(run)
     before = (run / "results.json").read_bytes()

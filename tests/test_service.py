@@ -10,15 +10,17 @@ import os
 import shutil
 import signal
 import struct
-import subprocess
 import zlib
 
 import pytest
 
 from conftest import IMAGES, PYTHON, REPO_ROOT, SERVING_DIR, clean_env, convert_model, run
 from servicekit import leftover_processes, running_service
-from tipc_serving import protocol, service
-from tipc_serving.result_lines import parse_lines
+from tipc_serving.client import protocol
+from tipc_serving.service.ports import free_port, port_holder, port_in_use
+from tipc_serving.service.process import wait_group_gone
+from tipc_serving.service.lifecycle import Service
+from tipc_serving.verdict.result_lines import parse_lines
 
 pytestmark = pytest.mark.e2e
 
@@ -160,7 +162,7 @@ def test_http_client_exits_non_zero_on_an_error_reply(alexnet_service):
 
 
 def test_clients_exit_non_zero_when_nothing_answers(tmp_path):
-    closed_port = service.free_port()
+    closed_port = free_port()
     http = run_client("pipeline_http_client.py", "--url", "http://127.0.0.1:{}/alexnet/prediction".format(closed_port),
                       "--img-path", IMAGES / "coffee.jpg", "--connect-timeout", "2")
     rpc = run_client("pipeline_rpc_client.py", "--endpoint", "127.0.0.1:{}".format(closed_port),
@@ -204,7 +206,7 @@ def test_stopping_leaves_no_serving_process(alexnet_serving_server, tmp_path):
         assert len(members) >= 3, "expected the pipeline's main, op and gateway processes: {}".format(members)
         ports = (running.http_port, running.rpc_port)
     assert leftover_processes(group) == []
-    assert not any(service.port_in_use(port) for port in ports)
+    assert not any(port_in_use(port) for port in ports)
 
 
 def test_service_answers_under_a_renamed_op(alexnet_serving_server, tmp_path, alexnet_reference):
@@ -230,21 +232,13 @@ def by_hand_tree(tmp_path, alexnet_model):
 
 
 def test_seed_steps_by_hand_with_defaults(by_hand_tree, alexnet_reference):
-    holders = [service.port_holder(port) for port in (18080, 18090)]
+    holders = [port_holder(port) for port in (18080, 18090)]
     if any(holders):
         pytest.skip("the default ports are taken, so the by-hand defaults cannot be tried: {}".format(holders))
-    log = open(by_hand_tree / "server.log", "wb")
-    server = subprocess.Popen([PYTHON, "web_service.py"], cwd=str(by_hand_tree), env=clean_env(),
-                              stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    try:
-        service.wait_ready(server.pid, "http://127.0.0.1:18080/alexnet/prediction", 18080, timeout=90,
-                           log_path=by_hand_tree / "server.log")
+    with Service([PYTHON, "web_service.py"], by_hand_tree / "server.log", cwd=by_hand_tree, env=clean_env()) as server:
+        server.wait_ready("http://127.0.0.1:18080/alexnet/prediction", 18080, timeout=90)
         http = run([PYTHON, "pipeline_http_client.py"], cwd=by_hand_tree)
         rpc = run([PYTHON, "pipeline_rpc_client.py"], cwd=by_hand_tree)
-    finally:
-        service.stop_group(server.pid)
-        server.wait(timeout=30)
-        log.close()
     for result in (http, rpc):
         assert result.returncode == 0, result.stderr
         assert_matches_reference(parse_lines(result.stdout.splitlines()), alexnet_reference, SINGLE_IMAGE_ATOL)
@@ -255,4 +249,4 @@ def test_sigint_to_the_service_shuts_it_down_cleanly(alexnet_serving_server, tmp
     with running_service(alexnet_serving_server, tmp_path) as running:
         os.kill(running.process.pid, signal.SIGINT)
         assert running.process.wait(timeout=30) == 0
-        assert service.wait_group_gone(running.process.pid, 15), leftover_processes(running.process.pid)
+        assert wait_group_gone(running.process.pid, 15), leftover_processes(running.process.pid)

@@ -3,7 +3,7 @@ import pytest
 
 from conftest import REPO_ROOT
 from tipc_serving.errors import ConfigError
-from tipc_serving.tipc_config import Override, parse, parse_text
+from tipc_serving.config.tipc import Override, parse, parse_text
 
 
 # PaddlePaddle's 18-line TIPC template, verbatim (`pipline` is TIPC's spelling)

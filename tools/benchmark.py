@@ -16,9 +16,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tipc_serving import bench, images, load, service, service_config  # noqa: E402
+from tipc_serving.bench import benchmark as bench, load  # noqa: E402
+from tipc_serving.model import images  # noqa: E402
+from tipc_serving.service import pipeline_config  # noqa: E402
+from tipc_serving.service.process import is_alive  # noqa: E402
 from tipc_serving.errors import UserError, cli  # noqa: E402
-from tipc_serving.inference import InferenceSettings, model_files  # noqa: E402
+from tipc_serving.model.inference import InferenceSettings, model_files  # noqa: E402
 
 SERVING_CONFIG = Path(__file__).resolve().parent.parent / "deploy" / "serving_python" / "config.yml"
 
@@ -57,7 +60,7 @@ def parse_args(argv):
 
 def settings_of_service(args):
     """The predictor settings the service runs with, from the same config and options."""
-    config, name = service_config.effective(args.config, args.name, [o for group in args.opt for o in group])
+    config, name = pipeline_config.effective(args.config, args.name, [o for group in args.opt for o in group])
     conf = config["op"][name].get("local_service_conf") or {}
     devices = str(conf.get("devices", "") or "")
     device_type = conf.get("device_type", -1)
@@ -76,7 +79,7 @@ def main(argv=None):
     settings, op_conf = settings_of_service(args)
     paths = images.list_images(args.images)
     encoded = [(p.name, images.read_image_bytes(p)) for p in paths]
-    if not service.is_alive(args.pgid):
+    if not is_alive(args.pgid):
         raise UserError("no service process {} to benchmark".format(args.pgid))
     rule = bench.StabilityRule(windows=args.windows, tolerance=args.tolerance, max_trials=args.max_trials,
                                trial_requests=args.trial_requests, trial_seconds=args.trial_seconds,

@@ -18,9 +18,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tipc_serving import models  # noqa: E402
+from tipc_serving.model import registry as models  # noqa: E402
 from tipc_serving.errors import UserError, cli  # noqa: E402
-from tipc_serving.inference import MODEL_PREFIX  # noqa: E402
+from tipc_serving.model.inference import MODEL_PREFIX  # noqa: E402
 
 INFO_FILENAME = "export_info.json"
 

@@ -19,10 +19,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tipc_serving import images, postprocess, preprocess, stats  # noqa: E402
+from tipc_serving.bench import stats  # noqa: E402
+from tipc_serving.model import images, postprocess, preprocess  # noqa: E402
 from tipc_serving.errors import UserError, cli  # noqa: E402
-from tipc_serving.inference import InferenceSettings, Predictor, model_files  # noqa: E402
-from tipc_serving.result_lines import ImageResult, format_line  # noqa: E402
+from tipc_serving.model.inference import InferenceSettings, Predictor, model_files  # noqa: E402
+from tipc_serving.verdict.result_lines import ImageResult, format_line  # noqa: E402
 
 
 def parse_args(argv):

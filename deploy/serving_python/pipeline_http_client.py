@@ -13,7 +13,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent.parent))
 
 import requests  # noqa: E402
 
-from tipc_serving import client, protocol  # noqa: E402
+from tipc_serving.client import protocol, runner as client  # noqa: E402
 from tipc_serving.errors import cli  # noqa: E402
 
 DEFAULT_URL = "http://127.0.0.1:18080/alexnet/prediction"

@@ -12,7 +12,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent.parent))
 
-from tipc_serving import client  # noqa: E402
+from tipc_serving.client import runner as client  # noqa: E402
 from tipc_serving.errors import cli  # noqa: E402
 
 DEFAULT_ENDPOINT = "127.0.0.1:18090"

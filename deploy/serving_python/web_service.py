@@ -23,10 +23,12 @@ import numpy as np
 SERVING_DIR = Path(__file__).resolve().parent
 sys.path.insert(0, str(SERVING_DIR.parent.parent))
 
-from tipc_serving import postprocess, preprocess, protocol, service_config  # noqa: E402
+from tipc_serving.client import protocol  # noqa: E402
+from tipc_serving.model import postprocess, preprocess  # noqa: E402
+from tipc_serving.service import pipeline_config  # noqa: E402
 from tipc_serving.errors import UserError, cli  # noqa: E402
-from tipc_serving.inference import check_program  # noqa: E402
-from tipc_serving.serving_model import load_model_config  # noqa: E402
+from tipc_serving.model.inference import check_program  # noqa: E402
+from tipc_serving.model.converted import load_model_config  # noqa: E402
 
 from paddle_serving_server.web_service import Op, WebService  # noqa: E402
 from paddle_serving_server.pipeline import RequestOp, ResponseOp  # noqa: E402
@@ -128,7 +130,7 @@ def parse_args(argv):
 
 
 def build_config(args):
-    return service_config.effective(args.config, args.name, [option for group in args.opt for option in group])
+    return pipeline_config.effective(args.config, args.name, [option for group in args.opt for option in group])
 
 
 def check_model(config, name):

@@ -14,7 +14,9 @@ from typing import List, Optional
 import psutil
 import requests
 
-from . import protocol, service, stats
+from ..client import protocol
+from ..service.process import group_members
+from . import stats
 
 ANSWER_ATOL = 1e-5  # one image per request, the reference's settings: identical in practice
 
@@ -126,7 +128,7 @@ def closed_loop(url, payloads, concurrency, max_requests, max_seconds, timeout=6
 def group_rss_mb(pgid):
     """Resident memory of every process of a service's group, in MB (the pipeline is 4 processes)."""
     total = 0
-    for process in service.group_members(pgid):
+    for process in group_members(pgid):
         try:
             total += process.memory_info().rss
         except (psutil.NoSuchProcess, psutil.AccessDenied):

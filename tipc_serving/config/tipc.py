@@ -17,7 +17,7 @@ move, and every mistake is a ConfigError naming the file, the line and the key.
 Rules: the header is the first non-blank line; blank lines and `#` lines are comments (no inline
 comments: a value may contain '#'); a line splits at its FIRST ':' (values may hold URLs); values are
 stripped; `null` means "not set"; `null:null` lines are TIPC's placeholders and are skipped; `|`
-separates the values of a matrix key (see MATRIX_LEAVES) and is an error anywhere else.
+separates the values of a matrix key (config/matrix.py's dimensions) and is an error anywhere else.
 """
 import difflib
 import re
@@ -26,7 +26,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, Optional
 
-from .errors import ConfigError
+from ..client.runner import IMAGE_FLAGS
+from ..errors import ConfigError
+from . import matrix
 
 HEADER = re.compile(r"^=+\s*serving_params\s*=+$")
 NULL = "null"
@@ -41,15 +43,8 @@ SINGLE_KEYS = {"model_name": True, "python": True, "trans_model": True, "serving
                "ready_timeout": False}
 # The HTTP client script: TIPC spells it `pipline`; both spellings mean the same key
 CLIENT_KEYS = ("pipline", "pipeline")
-# The client's image flag, kept as spelled because the harness passes it through to the client
-IMAGE_FLAGS = ("--image_dir", "--img_dir", "--img-path", "--img_path", "--image_path", "--image-dir")
-
-# Service options that may list several values: the case matrix (tipc_serving.matrix)
-MATRIX_LEAVES = ("devices", "use_mkldnn", "thread_num", "use_trt", "precision")
-MATRIX_SECTION = "local_service_conf"
-PRECISIONS = ("fp32", "fp16", "int8")
-CPU_DEVICES = ("", "cpu")
-GPU_IDS = re.compile(r"^\d+(,\d+)*$")
+# The client's image flag (any spelling the clients accept) is kept as spelled: the harness passes it on.
+# Service options that may list several values are the case matrix's dimensions (config/matrix.py).
 
 KNOWN_KEYS_HELP = ("model_name, python, trans_model, {}, serving_dir, web_service, pipline (or pipeline), "
                    "pipeline_rpc, one image flag ({}), [--opt ]op.<name>.<option>, --opt <dotted.key>, "
@@ -124,36 +119,6 @@ def parse_text(text, path="<config>"):
     entries = _entries(text, path)
     slots = _slots(entries, path)
     return _build(slots, path)
-
-
-def matrix_value(leaf, raw):
-    """The meaning of one matrix value as written (None = not set); ValueError says why it is bad.
-
-    devices -> None (CPU) or "0,1" (GPU ids); use_mkldnn/use_trt -> bool; thread_num -> int or None
-    (the service's default); precision -> "fp32"/"fp16"/"int8".
-    """
-    text = None if raw is None else _unquote(raw).strip()
-    if leaf == "devices":
-        if text is None or text.lower() in CPU_DEVICES:
-            return None
-        if GPU_IDS.match(text):
-            return text
-        raise ValueError("expected GPU ids such as 0, \"0\" or \"0,1\", or null/cpu/\"\" for CPU, got '{}'".format(raw))
-    if leaf in ("use_mkldnn", "use_trt"):
-        if text is not None and text.lower() in ("true", "false"):
-            return text.lower() == "true"
-        raise ValueError("expected True or False, got '{}'".format(raw))
-    if leaf == "thread_num":
-        if text is None:
-            return None
-        if re.fullmatch(r"[0-9]+", text) and int(text) > 0:
-            return int(text)
-        raise ValueError("expected a positive integer (or null for the default), got '{}'".format(raw))
-    if leaf == "precision":
-        if text is not None and text.lower() in PRECISIONS:
-            return text.lower()
-        raise ValueError("expected one of {}, got '{}'".format(", ".join(PRECISIONS), raw))
-    raise KeyError(leaf)
 
 
 # --- reading -------------------------------------------------------------------------------------
@@ -322,7 +287,7 @@ def _single_value(entry, path):
     """The one value of a non-matrix key; None for null or empty (left to optional keys by _check_required)."""
     if "|" in entry.value:
         raise ConfigError(path, entry.line, entry.key, "takes one value; '|' separates values only for "
-                                                       "matrix options ({})".format(", ".join(MATRIX_LEAVES)))
+                                                       "matrix options ({})".format(", ".join(matrix.keys())))
     return None if entry.value in ("", NULL) else entry.value
 
 
@@ -354,13 +319,13 @@ def _positive_float(entry, path):
 
 
 def _override(entry, dotted, path):
-    """An Override with its values checked: matrix values by matrix_value, a fixed one single."""
-    is_matrix = dotted.rsplit(".", 1)[-1] in MATRIX_LEAVES
+    """An Override with its values checked: matrix values by their dimension (config/matrix.py), a fixed one single."""
+    is_matrix = matrix.dimension(dotted.rsplit(".", 1)[-1]) is not None
     opt_prefix = entry.key.startswith(OPT_PREFIX)
     if not is_matrix:
         if "|" in entry.value:
             raise ConfigError(path, entry.line, entry.key, "a fixed service option takes one value; '|' lists "
-                                                           "values only for {}".format(", ".join(MATRIX_LEAVES)))
+                                                           "values only for {}".format(", ".join(matrix.keys())))
         if entry.value == "":
             raise ConfigError(path, entry.line, entry.key, "empty value; write null for not set or \"\" "
                                                            "for an empty string")
@@ -379,28 +344,17 @@ def _override(entry, dotted, path):
 def _check_matrix_key(entry, dotted, path):
     """Matrix options live in op.<name>.local_service_conf, where the pipeline reads them."""
     parts = dotted.split(".")
-    if len(parts) != 4 or parts[0] != "op" or parts[2] != MATRIX_SECTION:
+    if len(parts) != 4 or parts[0] != "op" or parts[2] != matrix.SECTION:
         raise ConfigError(path, entry.line, entry.key, "'{}' is a matrix option and belongs at "
-                                                       "op.<name>.{}.{}".format(parts[-1], MATRIX_SECTION, parts[-1]))
+                                                       "op.<name>.{}.{}".format(parts[-1], matrix.SECTION, parts[-1]))
 
 
 def _check_matrix_values(entry, leaf, values, path):
     """Each value valid, none repeated (repeats would make two cases with one name)."""
-    meanings = []
-    for value in values:
-        try:
-            meanings.append(matrix_value(leaf, value))
-        except ValueError as err:
-            raise ConfigError(path, entry.line, entry.key, str(err)) from None
-    if leaf == "devices":
-        meanings = ["cpu" if meaning is None else "gpu" for meaning in meanings]
-        what = "one CPU setting (null) and one GPU setting (e.g. \"0\")"
-    else:
-        what = "each value once"
-    repeated = sorted({str(m) for m in meanings if meanings.count(m) > 1})
-    if repeated:
-        raise ConfigError(path, entry.line, entry.key, "repeated setting ({}): list at most {}".format(
-            ", ".join(repeated), what))
+    try:
+        matrix.parse_values(leaf, values)
+    except ValueError as err:
+        raise ConfigError(path, entry.line, entry.key, str(err)) from None
 
 
 def _op_name(overrides, path):
@@ -429,12 +383,6 @@ def _convert_flags(slots, path):
 def _line_key(slot, entry):
     """The `lines` key of an entry: the dotted key for overrides, else the key as written."""
     return slot[len("override "):] if slot.startswith("override ") else entry.key
-
-
-def _unquote(text):
-    if len(text) >= 2 and text[0] == text[-1] and text[0] in "\"'":
-        return text[1:-1]
-    return text
 
 
 def _shorten(text, limit=60):

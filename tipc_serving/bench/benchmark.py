@@ -14,7 +14,8 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from . import load, postprocess, preprocess, stats
+from ..model import postprocess, preprocess
+from . import load, stats
 
 TARGET_P50_RATIO = 1.05   # served p50 at concurrency 1 / direct batch-1 p50: at most
 TARGET_QPS_RATIO = 0.95   # best served QPS / best direct QPS: at least
@@ -117,7 +118,7 @@ def direct_sweep(model_dir, settings, encoded, variants, rule, topk=postprocess.
     (the latency reference); the others look for the best throughput these cores give in-process."""
     from dataclasses import replace
 
-    from .inference import Predictor
+    from ..model.inference import Predictor
 
     levels = []
     predictors = {}

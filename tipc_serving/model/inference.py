@@ -7,9 +7,7 @@ fetch ops off, the same deleted pass, CPU math threads, MKLDNN, GPU / TensorRT p
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-import numpy as np
-
-from .errors import UserError
+from ..errors import UserError
 
 MODEL_PREFIX = "inference"  # paddle.jit.save's prefix: inference.pdmodel + inference.pdiparams
 MODEL_FILENAME = MODEL_PREFIX + ".pdmodel"
@@ -126,6 +124,8 @@ class Predictor:
         self.output_name = self._predictor.get_output_names()[0]
 
     def run(self, batch):
+        import numpy as np  # here, not at the top: the plan reads this module's file names without numpy
+
         batch = np.ascontiguousarray(batch, dtype=np.float32)
         handle = self._predictor.get_input_handle(self.input_name)
         handle.reshape(batch.shape)

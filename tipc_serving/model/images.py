@@ -1,7 +1,7 @@
 """Finding the test images: a file, or the image files of a folder in name order."""
 from pathlib import Path
 
-from .errors import UserError
+from ..errors import UserError
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import List
 
-from .errors import UserError
+from ..errors import ArgumentParser, UserError, cli
 
 SERVER_CONF = "serving_server_conf.prototxt"
 CLIENT_CONF = "serving_client_conf.prototxt"
@@ -81,36 +81,36 @@ def load_model_config(model_dir):
         model_dir, SERVER_CONF))
 
 
-def missing_files(folder, required):
-    """The required file names that are absent from folder (empty when the conversion is complete)."""
-    folder = Path(folder)
-    return [name for name in required if not (folder / name).is_file()]
+def conversion_problems(server_dir, client_dir, since=0.0):
+    """What is wrong with a conversion that claims success: a file it did not write, a file left from
+    an earlier conversion (older than `since`, an epoch time), a server conf without feeds or fetches."""
+    problems = []
+    for folder, required in ((server_dir, REQUIRED_SERVER_FILES), (client_dir, REQUIRED_CLIENT_FILES)):
+        for name in required:
+            path = Path(folder) / name
+            if not path.is_file():
+                problems.append("{} was not written".format(path))
+            elif path.stat().st_mtime + 1.0 < since:
+                problems.append("{} is left from an earlier conversion".format(path))
+    if not problems:
+        try:
+            load_model_config(server_dir)
+        except UserError as err:
+            problems.append(str(err))
+    return sorted(problems)
 
 
-def converted_main(argv=None):
+@cli("converted")
+def main(argv=None):
     """`converted [--since EPOCH] SERVER_DIR CLIENT_DIR`: exit 0 when the conversion wrote every file
     (after EPOCH, so an earlier conversion's leftovers do not pass for this one); else say what is wrong."""
-    import argparse
-
-    parser = argparse.ArgumentParser(prog="python -m tipc_serving converted")
+    parser = ArgumentParser(prog="converted")
     parser.add_argument("--since", type=float, default=0.0)
     parser.add_argument("server_dir")
     parser.add_argument("client_dir")
     args = parser.parse_args(argv)
-    problems = []
-    for folder, required in ((args.server_dir, REQUIRED_SERVER_FILES), (args.client_dir, REQUIRED_CLIENT_FILES)):
-        for name in missing_files(folder, required):
-            problems.append("{} was not written".format(Path(folder) / name))
-        for name in set(required) - set(missing_files(folder, required)):
-            path = Path(folder) / name
-            if path.stat().st_mtime + 1.0 < args.since:
-                problems.append("{} is left from an earlier conversion".format(path))
-    if not problems:
-        try:
-            load_model_config(args.server_dir)
-        except UserError as err:
-            problems.append(str(err))
+    problems = conversion_problems(args.server_dir, args.client_dir, args.since)
     if problems:
-        print("conversion incomplete: " + "; ".join(sorted(problems)))
+        print("conversion incomplete: " + "; ".join(problems))
         return 1
     return 0

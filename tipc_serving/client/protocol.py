@@ -11,7 +11,7 @@ Response:
 import base64
 import json
 
-from .result_lines import ImageResult
+from ..verdict.result_lines import ImageResult
 
 # err_no values of this service (Paddle Serving's own: 0 ok, 3002 unknown service, 5000 feed/fetch
 # mismatch, 6000 timeout, 7000 wrong output type, 10000 an exception in pre/postprocess).

@@ -2,15 +2,17 @@
 
 Each client supplies only a transport: send(keys, base64 values, logid) -> (keys, values, err_no,
 err_msg) of the reply, raising TransportError when no reply came. Output: one result line per image
-(tipc_serving.result_lines) on stdout; an error reply prints the image's error line on stdout and the
+(tipc_serving/verdict/result_lines.py) on stdout; an error reply prints the image's error line on stdout and the
 server's err_msg on stderr, and makes the exit status 1.
 """
 import argparse
 import sys
 
-from . import REPO_ROOT, images, protocol
-from .errors import UserError
-from .result_lines import ImageResult, format_line
+from .. import REPO_ROOT
+from ..errors import UserError
+from ..model import images
+from ..verdict.result_lines import ImageResult, format_line
+from . import protocol
 
 DEFAULT_IMAGES = REPO_ROOT / "images"
 # The image flag spellings PaddlePaddle's TIPC configs use.

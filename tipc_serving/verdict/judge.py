@@ -1,83 +1,30 @@
-"""The checker: does what the served model answered match the Paddle Inference reference?
+"""The judge: does what the served model answered match the Paddle Inference reference?
 
 The reference is tools/infer.py's --output-json document; the served side is the result lines of one
-or more client logs (tipc_serving.result_lines). Image by image, the top-1 class_id must be equal and
+or more client logs (verdict/result_lines.py). Image by image, the top-1 class_id must be equal and
 the probability of every class present in both top-k lists must be close the way numpy.isclose means
-it: |served - ref| <= atol + rtol * |ref| (TIPC's defaults, 1e-3 each). Two disagreements are ties,
+it: |served - ref| <= atol + rtol * |ref| (verdict/tolerance.py). Two disagreements are ties,
 reported but not failures, because float noise may legitimately reorder nearly equal classes:
 
   * top-1 tie: the served top-1 class is one the reference rates within tolerance of its own top-1;
   * top-k cut tie: a class is in one side's top-k but not the other's, and its probability is within
     tolerance of the other side's k-th probability.
 
-Golden files (test_tipc/results/) pin a reference across runs: the same document plus the model's
-export_info, so that a golden file made for another model, seed, init or weights is skipped (its
-numbers are not comparable), never failed.
+CheckResult.as_dict() is the one schema of a check: the checker writes it (check.json), the case
+verdict reads it, and the report stores it and renders its differences (CheckResult.from_dict).
 """
-import json
-import math
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Dict, Iterable, List, Optional, Union
+from typing import Dict, Iterable, List, Optional
 
-from . import REPO_ROOT
-from .errors import UserError
-from .result_lines import ImageResult, format_prob, parse_lines
+from ..jsonfile import json_safe
+from .result_lines import ImageResult, format_prob
+from .tolerance import DEFAULT_ATOL, DEFAULT_RTOL, Tolerance, abs_diff, rel_diff
 
-DEFAULT_ATOL = 1e-3
-DEFAULT_RTOL = 1e-3
-GOLDEN_DIR = REPO_ROOT / "test_tipc" / "results"
 # Priority order: an image gets the first failing verdict of this list, else "tie" or "match".
 VERDICTS = ("match", "tie", "class_mismatch", "prob_mismatch", "topk_mismatch", "missing", "error", "unexpected")
 PASSING_VERDICTS = ("match", "tie")
-# export_info fields that decide which numbers a model produces; paddle_version is not one of them.
-IDENTITY_KEYS = ("model", "weights", "seed", "init", "pretrained_sha256")
-# Reference-document keys a golden file does not keep: timings change on every run.
-_GOLDEN_DROPPED_KEYS = ("benchmark", "export_info", "model_dir")  # model_dir: a path of one machine
 _VERDICT_BY_KIND = {"class": "class_mismatch", "prob": "prob_mismatch", "topk": "topk_mismatch",
                     "cut": "topk_mismatch", "missing": "missing", "error": "error", "unexpected": "unexpected"}
-
-PathLike = Union[str, Path]
-
-
-class InputError(UserError):
-    """A missing, unreadable or malformed input file: a usage problem (exit status 2), not a failure."""
-
-    exit_code = 2
-
-
-# --- numbers -------------------------------------------------------------------------------------
-
-def abs_diff(served, ref):
-    """|served - ref|; infinite when either is NaN, so that a NaN never passes nor hides from a max."""
-    diff = abs(served - ref)
-    return math.inf if math.isnan(diff) else diff
-
-
-def rel_diff(served, ref):
-    """abs_diff relative to |ref|; any difference from a zero reference is infinitely relative."""
-    diff = abs_diff(served, ref)
-    if math.isinf(diff) or diff == 0:
-        return diff
-    return math.inf if ref == 0 else diff / abs(ref)
-
-
-@dataclass(frozen=True)
-class Tolerance:
-    """numpy.isclose's rule, so the numbers mean what TIPC's atol/rtol mean."""
-
-    atol: float = DEFAULT_ATOL
-    rtol: float = DEFAULT_RTOL
-
-    def __post_init__(self):
-        if not (self.atol >= 0 and self.rtol >= 0):  # also rejects NaN
-            raise ValueError("atol and rtol must be non-negative, got {} and {}".format(self.atol, self.rtol))
-
-    def allowed(self, ref):
-        return self.atol + self.rtol * abs(ref)
-
-    def close(self, served, ref):
-        return abs_diff(served, ref) <= self.allowed(ref)
 
 
 def _largest(values):
@@ -86,12 +33,11 @@ def _largest(values):
     return max(present) if present else None
 
 
-def _json_number(value):
-    """JSON has no inf/NaN: write them as strings rather than emit invalid JSON."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return str(value)
+def _number(value):
+    """A number read back from JSON, where json_safe wrote inf and NaN as strings."""
+    if isinstance(value, str) and value in ("inf", "-inf", "nan"):
+        return float(value)
     return value
-
 
 # --- one image -----------------------------------------------------------------------------------
 
@@ -116,9 +62,15 @@ class Difference:
         return text + (" ({})".format(self.note) if self.note else "")
 
     def as_dict(self):
-        return {"kind": self.kind, "field": self.field, "reference": _json_number(self.reference),
-                "served": _json_number(self.served), "abs_diff": _json_number(self.abs_diff),
-                "tolerance": _json_number(self.tolerance), "ok": self.ok, "note": self.note}
+        return {"kind": self.kind, "field": self.field, "reference": json_safe(self.reference),
+                "served": json_safe(self.served), "abs_diff": json_safe(self.abs_diff),
+                "tolerance": json_safe(self.tolerance), "ok": self.ok, "note": self.note}
+
+    @classmethod
+    def from_dict(cls, data):
+        return cls(data["kind"], data["field"], _number(data["reference"]), _number(data["served"]),
+                   _number(data.get("abs_diff")), _number(data.get("tolerance")), bool(data.get("ok")),
+                   data.get("note", ""))
 
 
 @dataclass
@@ -144,8 +96,13 @@ class ImageCheck:
 
     def as_dict(self):
         return {"image": self.image, "verdict": self.verdict, "details": self.details,
-                "max_abs_diff": _json_number(self.max_abs_diff), "max_rel_diff": _json_number(self.max_rel_diff),
+                "max_abs_diff": json_safe(self.max_abs_diff), "max_rel_diff": json_safe(self.max_rel_diff),
                 "differences": [d.as_dict() for d in self.differences], "remarks": list(self.remarks)}
+
+    @classmethod
+    def from_dict(cls, data):
+        return cls(data["image"], data["verdict"], [Difference.from_dict(d) for d in data.get("differences", [])],
+                   _number(data.get("max_abs_diff")), _number(data.get("max_rel_diff")), list(data.get("remarks", [])))
 
 
 def _answered(result):
@@ -358,10 +315,16 @@ class CheckResult:
             "atol": self.atol, "rtol": self.rtol, "images": len(self.entries), "images_ok": self.images_ok,
             "counts": self.counts, "ties": self.ties,
             "tie_images": [entry.image for entry in self.entries if entry.verdict == "tie"],
-            "max_abs_diff": _json_number(self.max_abs_diff), "max_rel_diff": _json_number(self.max_rel_diff),
+            "max_abs_diff": json_safe(self.max_abs_diff), "max_rel_diff": json_safe(self.max_rel_diff),
             "problems": list(self.problems), "notes": list(self.notes), "summary": self.summary_line(),
             "entries": [entry.as_dict() for entry in self.entries],
         }
+
+    @classmethod
+    def from_dict(cls, data):
+        """The CheckResult that as_dict() wrote (a check.json, or a case's check in results.json)."""
+        return cls(_number(data["atol"]), _number(data["rtol"]), [ImageCheck.from_dict(e) for e in data.get("entries", [])],
+                   list(data.get("problems", [])), list(data.get("notes", [])), data.get("skip_reason"))
 
 
 class ServedResults(list):
@@ -436,160 +399,3 @@ def _table(header, rows):
     return "\n".join("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip()
                      for row in [header] + rows)
 
-
-# --- files ---------------------------------------------------------------------------------------
-
-def _read_text(path, what, errors="strict"):
-    """The file's text, or a one-line InputError naming the file (missing, a folder, unreadable)."""
-    path = Path(path)
-    if not path.exists():
-        raise InputError("{} {} does not exist".format(what, path))
-    try:
-        return path.read_text(encoding="utf-8", errors=errors)
-    except UnicodeDecodeError as err:
-        raise InputError("{} {} is not UTF-8 text: {}".format(what, path, err.reason)) from None
-    except OSError as err:
-        raise InputError("cannot read {} {}: {}".format(what, path, err.strerror or err)) from None
-
-
-def read_document(path, what="reference"):
-    """A JSON object from a file, or a one-line InputError naming the file."""
-    text = _read_text(path, what)
-    try:
-        document = json.loads(text)
-    except ValueError as err:
-        raise InputError("{} {} is not valid JSON: {}".format(what, path, err)) from None
-    if not isinstance(document, dict):
-        raise InputError("{} {} is not a JSON object".format(what, path))
-    return document
-
-
-def _is_number(value):
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
-def _result_from_entry(entry, where):
-    """An ImageResult from one `results` entry, checked so that a bad file fails here in one line."""
-    if not isinstance(entry, dict) or not isinstance(entry.get("image"), str) or not entry["image"]:
-        raise InputError("{}: needs an object with an \"image\" name".format(where))
-    class_ids, probs = entry.get("class_ids"), entry.get("probs")
-    if not isinstance(class_ids, list) or not all(isinstance(c, int) and not isinstance(c, bool) for c in class_ids):
-        raise InputError("{}: \"class_ids\" must be a list of integers".format(where))
-    if not isinstance(probs, list) or not all(_is_number(p) for p in probs):
-        raise InputError("{}: \"probs\" must be a list of numbers".format(where))
-    if not class_ids or len(class_ids) != len(probs):
-        raise InputError("{}: needs as many probs as class_ids, at least one".format(where))
-    return ImageResult(entry["image"], list(class_ids), [float(p) for p in probs])
-
-
-def _error_from_entry(entry, where):
-    if not isinstance(entry, dict) or not isinstance(entry.get("image"), str):
-        raise InputError("{}: needs an object with an \"image\" name".format(where))
-    return ImageResult(entry["image"], err_no=1, err_msg=str(entry.get("error", "")))
-
-
-def reference_results(document, path, what="reference"):
-    """image -> ImageResult from an infer.py --output-json document; its `errors` become error results."""
-    results, errors = document.get("results"), document.get("errors", [])
-    if not isinstance(results, list) or not isinstance(errors, list):
-        raise InputError("{} {}: \"results\" (and \"errors\") must be lists".format(what, path))
-    parsed = [_result_from_entry(entry, "{} {}: results[{}]".format(what, path, i)) for i, entry in enumerate(results)]
-    parsed += [_error_from_entry(entry, "{} {}: errors[{}]".format(what, path, i)) for i, entry in enumerate(errors)]
-    by_image = {}
-    for result in parsed:
-        if result.image in by_image:
-            raise InputError("{} {}: image {} is listed twice".format(what, path, result.image))
-        by_image[result.image] = result
-    return by_image
-
-
-def load_reference(path: PathLike) -> Dict[str, ImageResult]:
-    """The reference (tools/infer.py --output-json) as image -> ImageResult."""
-    return reference_results(read_document(path), path)
-
-
-def load_served(paths: Union[PathLike, Iterable[PathLike]]) -> ServedResults:
-    """Every result and error line of the client log(s), in order; a log without any is a problem."""
-    paths = [paths] if isinstance(paths, (str, Path)) else list(paths)
-    if not paths:
-        raise InputError("no client log given")
-    served = ServedResults()
-    for path in paths:
-        found = parse_lines(_read_text(path, "client log", errors="replace").splitlines())
-        if not found:
-            served.problems.append("client log {} has no result lines".format(path))
-        served.extend(found)
-    return served
-
-
-# --- golden files --------------------------------------------------------------------------------
-
-def load_export_info(path: PathLike) -> dict:
-    """A model folder's export_info.json (the folder itself may be given)."""
-    path = Path(path)
-    return read_document(path / "export_info.json" if path.is_dir() else path, "export info")
-
-
-def write_golden(reference_doc: dict, export_info: Optional[dict], path: PathLike) -> Path:
-    """Write a golden file: the reference document (checked first) plus the export_info it belongs to."""
-    reference_results(reference_doc, "(document to write)", "reference")
-    golden = {key: value for key, value in reference_doc.items() if key not in _GOLDEN_DROPPED_KEYS}
-    if export_info is not None:
-        golden["export_info"] = export_info
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + ".partial")
-    partial.write_text(json.dumps(golden, indent=2) + "\n", encoding="utf-8")
-    partial.replace(path)
-    return path
-
-
-def identity_mismatch(golden_info: dict, current_info: dict) -> Optional[str]:
-    """Why the two exports make different numbers (model, weights, seed, init), or None if they match."""
-    differing = ["{} {!r} (golden) vs {!r} (current)".format(key, golden_info.get(key), current_info.get(key))
-                 for key in IDENTITY_KEYS if golden_info.get(key) != current_info.get(key)]
-    return ", ".join(differing) or None
-
-
-def _golden_images(golden, reference, golden_hashes, current_hashes):
-    """The images both sides classified from the same bytes, and notes on the ones left out: a config
-    may use other or more images than the golden file was made from."""
-    notes = []
-    common = sorted(set(golden) & set(reference))
-    left_out = sorted(set(golden) ^ set(reference))
-    if left_out:
-        notes.append("not in both the golden file and this reference, not compared: {}".format(", ".join(left_out)))
-    if golden_hashes and current_hashes:
-        changed = [name for name in common if golden_hashes.get(name) != current_hashes.get(name)]
-        if changed:
-            notes.append("other bytes than the golden file's, not compared: {}".format(", ".join(changed)))
-        common = [name for name in common if name not in changed]
-    return common, notes
-
-
-def compare_golden(golden_path: PathLike, reference: Dict[str, ImageResult], export_info: Optional[dict],
-                   atol=DEFAULT_ATOL, rtol=DEFAULT_RTOL, image_hashes: Optional[dict] = None) -> CheckResult:
-    """The current reference against the golden file, or a skipped result when they are not comparable.
-    image_hashes: image -> sha256 of the current reference's images (the golden file holds its own)."""
-    golden_path = Path(golden_path)
-    if not golden_path.exists():
-        return CheckResult.skip(atol, rtol, "no golden file {} (write one with --write-golden)".format(golden_path))
-    document = read_document(golden_path, "golden file")
-    golden = reference_results(document, golden_path, "golden file")
-    golden_info = document.get("export_info")
-    if isinstance(golden_info, dict) and isinstance(export_info, dict):
-        mismatch = identity_mismatch(golden_info, export_info)
-        if mismatch:
-            return CheckResult.skip(atol, rtol, "golden file {} was made from another export ({}): the numbers "
-                                                "are not comparable".format(golden_path, mismatch))
-    common, notes = _golden_images(golden, reference, document.get("image_sha256"), image_hashes)
-    if not common:
-        return CheckResult.skip(atol, rtol, "golden file {} has no image in common with this reference".format(
-            golden_path))
-    result = compare({name: golden[name] for name in common}, [reference[name] for name in common], atol, rtol)
-    result.notes.extend(notes)
-    if not (isinstance(golden_info, dict) and isinstance(export_info, dict)):
-        result.notes.append("golden file {}: model identity not checked ({})".format(
-            golden_path, "the golden file has no export_info" if not isinstance(golden_info, dict)
-            else "no current export info given"))
-    return result

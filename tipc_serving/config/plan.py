@@ -1,31 +1,35 @@
-"""From TIPC configs to a run plan: everything the shell orchestrator needs, checked before anything starts.
+"""From TIPC configs to a run plan: everything a run does, decided and checked before anything starts.
 
-    python -m tipc_serving plan CONFIG... --output PLAN.json [--shard I/N] [--http-port P] [--rpc-port P]
-                                [--ready-timeout S] [--gpus auto|0|1]
-    python -m tipc_serving shell PLAN.json --index I      # bash assignments for config I
+    python -m tipc_serving plan CONFIG... --output PLAN.json --output-dir DIR --run-id ID [--shard I/N]
+        [--http-port P] [--rpc-port P] [--ready-timeout S] [--stop-grace S] [--gpus auto|0|1]
+        [--benchmark] [--benchmark-cases A,B|all]
 
-Paths resolve as in TIPC: conversion paths from the repo root, the client's image path from serving_dir.
-Every problem found here (missing script, missing image path, a model that is neither present nor
-exportable, a bad config.yml) is a ConfigError naming the config's file, line and key: exit status 2,
-and nothing has been started.
+Prints the run folder of each config, one per line; the chain's commands (chain/cli.py) take one of
+them and read the plan from it. Paths resolve as in TIPC: conversion paths from the repo root, the
+client's image path from serving_dir. Every problem found here (missing script, missing image path, a
+model that is neither present nor exportable, a bad config.yml) is a ConfigError naming the config's
+file, line and key: exit status 2, and nothing has been started.
 """
 import argparse
-import json
-import shlex
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
-from . import REPO_ROOT, matrix, models, service_config, tipc_config
-from .errors import UserError, cli
-from .inference import MODEL_FILENAME, PARAMS_FILENAME
+from .. import REPO_ROOT
+from ..errors import ArgumentParser, UserError, cli
+from ..jsonfile import write_json
+from ..model import registry
+from ..model.inference import MODEL_FILENAME, PARAMS_FILENAME
+from ..service import pipeline_config
+from ..service.process import DEFAULT_STOP_GRACE
+from ..service.readiness import DEFAULT_READY_TIMEOUT
+from ..verdict import tolerance
+from ..verdict.golden import golden_path
+from . import machine, matrix, tipc
+from .shard import parse_shard, shard
 
-DEFAULT_READY_TIMEOUT = 60.0
-# One fp32 reference on CPU for every case; lower precisions get wider tolerances instead of their
-# own reference, so a setting that drifts is caught rather than baked into its reference.
-TOLERANCE_BY_PRECISION = {"fp32": (1e-3, 1e-3), "fp16": (1e-2, 1e-2), "int8": (5e-2, 5e-2)}
-CONVERT_FLAGS = ("--dirname", "--model_filename", "--params_filename", "--serving_server", "--serving_client")
+PLAN_SCHEMA = 2
 
 
 def _first_line(text, default):
@@ -87,7 +91,7 @@ def service_context(config, options):
     _existing(config, "web_service", serving_dir / config.web_service_script, "web_service script")
     yml_path = _web_service_config_path(config, serving_dir)
     try:
-        yml = service_config.load(yml_path)
+        yml = pipeline_config.load(yml_path)
     except UserError as err:
         raise config.error("web_service", str(err)) from None
     fixed = {o.key: o.values[0] for o in config.fixed_overrides}
@@ -105,7 +109,7 @@ def service_context(config, options):
         raise config.error("web_service", "http_port and rpc_port are both {}".format(ports["http_port"]))
     ready_timeout = next((t for t in (options.ready_timeout, config.ready_timeout) if t is not None),
                          DEFAULT_READY_TIMEOUT)
-    return {"serving_dir": serving_dir, "op_name": config.op_name or service_config.op_names(yml)[0],
+    return {"serving_dir": serving_dir, "op_name": config.op_name or pipeline_config.op_names(yml)[0],
             "web_service_config": str(yml_path.resolve()), "ready_timeout": float(ready_timeout), **ports}
 
 
@@ -114,11 +118,11 @@ def _model_plan(config, convert_paths):
     model_file = config.convert.get("--model_filename") or MODEL_FILENAME
     params_file = config.convert.get("--params_filename") or PARAMS_FILENAME
     present = (model_dir / model_file).is_file() and (model_dir / params_file).is_file()
-    exportable = config.model_name in models.REGISTRY
+    exportable = config.model_name in registry.REGISTRY
     if not present and not exportable:
         raise config.error("--dirname", "no inference model in {} ({} and {}), and '{}' is not a model "
                      "tools/export_model.py can build (known: {})".format(
-                         model_dir, model_file, params_file, config.model_name, ", ".join(sorted(models.REGISTRY))))
+                         model_dir, model_file, params_file, config.model_name, ", ".join(sorted(registry.REGISTRY))))
     export_args = None
     if exportable:
         if (model_file, params_file) != (MODEL_FILENAME, PARAMS_FILENAME) and not present:
@@ -130,19 +134,20 @@ def _model_plan(config, convert_paths):
             "model_filename": model_file, "params_filename": params_file}
 
 
-def _tolerances(config, precision):
-    """(atol, rtol) for a case: the config's values replace the fp32 defaults; a lower precision never
-    gets a tighter tolerance than its own default."""
-    fp32_atol, fp32_rtol = TOLERANCE_BY_PRECISION["fp32"]
-    atol = fp32_atol if config.atol is None else config.atol
-    rtol = fp32_rtol if config.rtol is None else config.rtol
-    if precision != "fp32":
-        precision_atol, precision_rtol = TOLERANCE_BY_PRECISION.get(precision, (atol, rtol))
-        atol, rtol = max(atol, precision_atol), max(rtol, precision_rtol)
-    return atol, rtol
+def web_service_argv(script_argv, op_name, model_config, http_port, rpc_port, opts=()):
+    """The service's command line: the config's web_service words, the op name, the converted model,
+    the ports, then a case's options (the case's `--opt` group)."""
+    return [*script_argv, "--name", op_name, "--opt",
+            "op.{}.local_service_conf.model_config={}".format(op_name, model_config),
+            "http_port={}".format(http_port), "rpc_port={}".format(rpc_port), *opts]
 
 
-def plan_config(config, context, cases, project_python):
+def run_dir_of(options, model_name):
+    """Where a config's run writes: OUTPUT_DIR/<model>/serving_python/<run id>."""
+    return str(Path(options.output_dir).resolve() / model_name / "serving_python" / options.run_id)
+
+
+def plan_config(config, context, cases, project_python, options):
     """The plan of one parsed config, its service context and its (already sharded) cases."""
     convert_paths = {flag: (REPO_ROOT / value).resolve() for flag, value in config.convert.items()
                      if flag in ("--dirname", "--serving_server", "--serving_client")}
@@ -159,30 +164,30 @@ def plan_config(config, context, cases, project_python):
     convert_args = list(config.trans_model)
     for flag, value in config.convert.items():
         convert_args += [flag, str(convert_paths.get(flag, value))]
-    web_service_argv = [config.web_service_script, *config.web_service_args, "--name", op_name, "--opt",
-                        "op.{}.local_service_conf.model_config={}".format(op_name, convert_paths["--serving_server"]),
-                        "http_port={}".format(http_port), "rpc_port={}".format(rpc_port)]
     url = "http://127.0.0.1:{}/{}/prediction".format(http_port, op_name)
     endpoint = "127.0.0.1:{}".format(rpc_port)
     plan_cases = []
     for case in cases:
-        atol, rtol = _tolerances(config, case.precision)
+        tol = tolerance.for_case(case.precision, config.atol, config.rtol)
         # The ports are set once for all cases by web_service_argv, from the plan's choice.
         opts = [o for o in case.opts if not o.startswith(("http_port=", "rpc_port="))]
         plan_cases.append({"name": case.name, "device": case.device, "settings": case.settings,
-                           "opts": opts, "precision": case.precision, "atol": atol, "rtol": rtol,
+                           "opts": opts, "precision": case.precision, "atol": tol.atol, "rtol": tol.rtol,
                            "skip_reason": case.skip_reason})
     return {
         "config_path": str(config.path),
         "model_name": config.model_name,
+        "run_dir": run_dir_of(options, config.model_name),
         "python": python, "python_note": python_note,
         "model": model,
         "convert": {"args": convert_args, "serving_server": str(convert_paths["--serving_server"]),
                     "serving_client": str(convert_paths["--serving_client"])},
         "reference_args": [str(REPO_ROOT / "tools" / "infer.py"), "--model-dir", model["dir"],
                            "--img-path", str(image_path)],
+        "golden": str(golden_path(config.model_name)),
         "serving_dir": str(serving_dir),
-        "web_service_argv": web_service_argv,
+        "web_service_argv": web_service_argv([config.web_service_script, *config.web_service_args], op_name,
+                                             convert_paths["--serving_server"], http_port, rpc_port),
         "web_service_config": context["web_service_config"],
         "image_path": str(image_path),
         "op_name": op_name, "http_port": http_port, "rpc_port": rpc_port, "url": url, "endpoint": endpoint,
@@ -195,130 +200,72 @@ def plan_config(config, context, cases, project_python):
 
 
 def build(config_paths, options, project_python):
-    parsed = [tipc_config.parse(path) for path in config_paths]
+    parsed = [tipc.parse(path) for path in config_paths]
     contexts = [service_context(config, options) for config in parsed]
-    gpu = matrix.gpu_available() if options.gpus == "auto" else options.gpus == "1"
-    trt = gpu and matrix.trt_available()
+    gpu = machine.gpu_available() if options.gpus == "auto" else options.gpus == "1"
+    trt = gpu and machine.trt_available()
     expanded = [(str(config.path), matrix.expand(config, gpu, trt, op_name=context["op_name"]))
                 for config, context in zip(parsed, contexts)]
-    shard_index, shard_count = matrix.parse_shard(options.shard) if options.shard else (1, 1)
-    sharded = dict(matrix.shard(expanded, shard_index, shard_count))
-    configs = [plan_config(config, context, sharded.get(str(config.path), []), project_python)
+    shard_index, shard_count = parse_shard(options.shard) if options.shard else (1, 1)
+    sharded = dict(shard(expanded, shard_index, shard_count))
+    configs = [plan_config(config, context, sharded.get(str(config.path), []), project_python, options)
                for config, context in zip(parsed, contexts)]
     names = [c["model_name"] for c in configs]
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:
         raise UserError("several configs name model '{}': each model needs its own run".format(duplicates[0]))
-    return {"schema": 1, "shard": "{}/{}".format(shard_index, shard_count) if options.shard else None,
-            "gpu_available": gpu, "trt_available": trt, "configs": configs}
-
-
-# ---------------------------------------------------------------- bash assignments
-
-def _assign(name, value):
-    if isinstance(value, (list, tuple)):
-        return "{}=({})".format(name, " ".join(shlex.quote(str(v)) for v in value))
-    if isinstance(value, bool):
-        value = int(value)
-    return "{}={}".format(name, shlex.quote("" if value is None else str(value)))
-
-
-def shell_assignments(plan, index):
-    """Bash assignments describing config `index` of the plan (eval'd by test_serving.sh)."""
-    try:
-        config = plan["configs"][index]
-    except IndexError:
-        raise UserError("plan has {} configs, no index {}".format(len(plan["configs"]), index)) from None
-    lines = [
-        _assign("MODEL_NAME", config["model_name"]),
-        _assign("CONFIG_PATH", config["config_path"]),
-        _assign("SERVING_PYTHON", config["python"]),
-        _assign("SERVING_PYTHON_NOTE", config["python_note"]),
-        _assign("MODEL_DIR", config["model"]["dir"]),
-        _assign("MODEL_PRESENT", config["model"]["present"]),
-        _assign("EXPORT_ARGS", config["model"]["export_args"] or []),
-        _assign("CONVERT_ARGS", config["convert"]["args"]),
-        _assign("SERVING_SERVER", config["convert"]["serving_server"]),
-        _assign("SERVING_CLIENT", config["convert"]["serving_client"]),
-        _assign("REFERENCE_ARGS", config["reference_args"]),
-        _assign("SERVING_DIR", config["serving_dir"]),
-        _assign("WEB_SERVICE_ARGV", config["web_service_argv"]),
-        _assign("WEB_SERVICE_CONFIG", config["web_service_config"]),
-        _assign("OP_NAME", config["op_name"]),
-        _assign("IMAGE_PATH", config["image_path"]),
-        _assign("HTTP_PORT", config["http_port"]),
-        _assign("RPC_PORT", config["rpc_port"]),
-        _assign("SERVICE_URL", config["url"]),
-        _assign("CLIENT_ARGV", config["client_argv"]),
-        _assign("RPC_CLIENT_ARGV", config["rpc_client_argv"] or []),
-        _assign("READY_TIMEOUT", config["ready_timeout"]),
-        _assign("CASE_COUNT", len(config["cases"])),
-    ]
-    for number, case in enumerate(config["cases"]):
-        lines += [
-            _assign("CASE_NAME_{}".format(number), case["name"]),
-            _assign("CASE_SKIP_{}".format(number), case["skip_reason"] or ""),
-            _assign("CASE_OPTS_{}".format(number), case["opts"]),
-            _assign("CASE_ATOL_{}".format(number), case["atol"]),
-            _assign("CASE_RTOL_{}".format(number), case["rtol"]),
-        ]
-    return "\n".join(lines) + "\n"
-
-
-def cases_json(plan, index):
-    """The case list of config `index` in the shape `report init --cases-json` reads."""
-    return [{"name": c["name"], "device": c["device"], "settings": c["settings"], "skip_reason": c["skip_reason"]}
-            for c in plan["configs"][index]["cases"]]
+    return {"schema": PLAN_SCHEMA, "shard": "{}/{}".format(shard_index, shard_count) if options.shard else None,
+            "gpu_available": gpu, "trt_available": trt, "stop_grace": options.stop_grace,
+            "benchmark": {"enabled": options.benchmark or bool(options.benchmark_cases),
+                          "cases": options.benchmark_cases or ""},
+            "configs": configs}
 
 
 # ---------------------------------------------------------------- command line
 
 def _port_argument(text):
-    port = int(text)
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError("not a port number: {!r}".format(text)) from None
     if not 1024 <= port <= 65535:
         raise argparse.ArgumentTypeError("port {} is outside 1024-65535".format(port))
     return port
 
 
-def _parse_plan_args(argv):
-    parser = argparse.ArgumentParser(prog="python -m tipc_serving plan")
+def _seconds_argument(text):
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = -1.0
+    if not 0 < seconds < float("inf"):
+        raise argparse.ArgumentTypeError("expected a number of seconds > 0, got {!r}".format(text))
+    return seconds
+
+
+def parse_args(argv):
+    parser = ArgumentParser(prog="plan")
     parser.add_argument("configs", nargs="+")
-    parser.add_argument("--output", required=True)
+    parser.add_argument("--output", required=True, help="the plan file to write")
+    parser.add_argument("--output-dir", default=str(REPO_ROOT / "test_tipc" / "output"))
+    parser.add_argument("--run-id", default="run")
     parser.add_argument("--shard")
     parser.add_argument("--http-port", type=_port_argument)
     parser.add_argument("--rpc-port", type=_port_argument)
-    parser.add_argument("--ready-timeout", type=float)
+    parser.add_argument("--ready-timeout", type=_seconds_argument)
+    parser.add_argument("--stop-grace", type=_seconds_argument, default=DEFAULT_STOP_GRACE)
     parser.add_argument("--gpus", choices=["auto", "0", "1"], default="auto")
+    parser.add_argument("--benchmark", action="store_true")
+    parser.add_argument("--benchmark-cases", default="")
     parser.add_argument("--project-python", default=sys.executable)
     return parser.parse_args(argv)
 
 
 @cli("plan")
-def plan_main(argv=None):
-    options = _parse_plan_args(argv)
+def main(argv=None):
+    options = parse_args(argv)
     plan = build(options.configs, options, options.project_python)
-    Path(options.output).write_text(json.dumps(plan, indent=2) + "\n")
-    return 0
-
-
-@cli("shell")
-def shell_main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m tipc_serving shell")
-    parser.add_argument("plan")
-    parser.add_argument("--index", type=int)
-    parser.add_argument("--count", action="store_true", help="print the number of configs")
-    parser.add_argument("--cases-json", help="write config INDEX's cases for `report init`")
-    args = parser.parse_args(argv)
-    try:
-        plan = json.loads(Path(args.plan).read_text())
-    except (OSError, ValueError) as err:
-        raise UserError("cannot read plan {}: {}".format(args.plan, err)) from None
-    if args.count:
-        print(len(plan["configs"]))
-        return 0
-    if args.index is None:
-        raise UserError("--index is required")
-    if args.cases_json:
-        Path(args.cases_json).write_text(json.dumps(cases_json(plan, args.index), indent=2) + "\n")
-    sys.stdout.write(shell_assignments(plan, args.index))
+    write_json(options.output, plan)
+    for config in plan["configs"]:
+        print(config["run_dir"])
     return 0

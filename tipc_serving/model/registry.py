@@ -1,5 +1,5 @@
 """The registry of classifiers the export tool can build from code. Adding a model = one entry."""
-from .errors import UserError
+from ..errors import UserError
 
 INPUT_SHAPE = [None, 3, 224, 224]
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import yaml
 
-from .errors import UserError
+from ..errors import UserError
 
 # The pipeline options of Paddle Serving 0.9.0 (paddle_serving_server/pipeline/pipeline_server.py).
 KNOWN_TOP = {"rpc_port", "http_port", "worker_num", "build_dag_each_worker", "grpc_gateway_port", "dag", "op"}
@@ -88,7 +88,8 @@ def parse_scalar(raw):
         return raw
 
 
-def _strip_quotes(raw):
+def unquote(raw):
+    """The text without surrounding whitespace and one pair of matching quotes: "0" -> 0."""
     raw = raw.strip()
     if len(raw) >= 2 and raw[0] == raw[-1] and raw[0] in "\"'":
         return raw[1:-1]
@@ -107,7 +108,7 @@ def coerce(key, raw, existing):
     if isinstance(existing, str):
         if value is None:  # null: not set, which for a string option is ""
             return ""
-        return value if isinstance(value, str) else _strip_quotes(raw)
+        return value if isinstance(value, str) else unquote(raw)
     is_number = isinstance(value, (int, float)) and not isinstance(value, bool)
     if isinstance(existing, int):
         if is_number and float(value).is_integer():

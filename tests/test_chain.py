@@ -1,0 +1,74 @@
+"""chain/: the pieces of a run's steps that need no service: commands, reasons, step names, interruption."""
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import psutil
+import pytest
+
+from conftest import REPO_ROOT, clean_env
+from tipc_serving.chain import cli, prepare
+from tipc_serving.chain.commands import failure_reason, first_line_with, run_logged
+
+
+@pytest.mark.parametrize("log, line", [
+    ("loading\nconvert.py: error: no such model\nTraceback\nValueError: later\n", "convert.py: error: no such model"),
+    ("Traceback (most recent call last):\n  File x\nValueError: (InvalidArgument) bad program\n\n",
+     "ValueError: (InvalidArgument) bad program"),
+    ("step one\nstep two: it went wrong\n\n  \n", "step two: it went wrong"),
+    ("", ""),
+])
+def test_failure_reason_prefers_the_steps_own_error_then_the_exception_then_the_last_line(tmp_path, log, line):
+    path = tmp_path / "step.log"
+    path.write_text(log)
+    assert failure_reason(3, path) == "exit status 3: {} (see {})".format(line, path)
+
+
+def test_first_line_with_is_grep_m1(tmp_path):
+    path = tmp_path / "client.log"
+    path.write_text("image_name: a.jpg, err_no: 4004\nclient.py: error: a.jpg: bad\nmore error\n")
+    assert first_line_with(path, "error") == "client.py: error: a.jpg: bad"
+    assert first_line_with(path, "nothing") == "" and first_line_with(tmp_path / "absent.log", "error") == ""
+
+
+def test_run_logged_returns_the_status_and_keeps_the_output(tmp_path):
+    log = tmp_path / "out.log"
+    status, seconds = run_logged([sys.executable, "-c", "import sys; print('out'); print('err', file=sys.stderr); "
+                                  "sys.exit(3)"], log, tmp_path)
+    assert status == 3 and seconds >= 0 and log.read_text().split() == ["out", "err"]
+
+
+def test_the_step_names_of_the_command_line_are_the_steps():
+    assert tuple(prepare.STEPS) == cli.STEP_NAMES
+
+
+def test_sigterm_while_a_command_runs_ends_the_command_too(tmp_path):
+    """A step interrupted by the harness's trap (SIGTERM) terminates its command before it exits."""
+    script = textwrap.dedent("""
+        import sys
+        sys.path.insert(0, {root!r})
+        from tipc_serving.errors import cli, handle_termination
+        from tipc_serving.chain.commands import run_logged
+
+        @cli("step")
+        def main():
+            handle_termination()
+            run_logged([sys.executable, "-c", "import time; time.sleep(60)"], {log!r}, {cwd!r})
+            return 0
+
+        sys.exit(main())
+    """).format(root=str(REPO_ROOT), log=str(tmp_path / "sleep.log"), cwd=str(tmp_path))
+    step = subprocess.Popen([sys.executable, "-c", script], env=clean_env(), stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 30
+    children = []
+    while not children and time.monotonic() < deadline:
+        children = psutil.Process(step.pid).children()
+        time.sleep(0.05)
+    assert children, "the command never started"
+    os.kill(step.pid, signal.SIGTERM)
+    assert step.wait(timeout=30) == 128 + signal.SIGTERM
+    assert "step: interrupted by SIGTERM" in step.stderr.read()
+    assert not psutil.pid_exists(children[0].pid) or children[0].status() == psutil.STATUS_ZOMBIE

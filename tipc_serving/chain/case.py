@@ -1,0 +1,205 @@
+"""One case: ports free, start the service in its own session, wait until ready, run the clients, check the
+service is still whole, stop its process group, judge the answers, record the result.
+
+The runner gathers facts (verdict.case_status.CaseFacts) and records what the verdict module decides
+from them. The service is stopped by `with Service(...)` on every way out: a failure, an exception,
+SIGINT or SIGTERM (chain/commands.py turns it into an exception).
+"""
+import sys
+import time
+import traceback
+
+from .. import REPO_ROOT
+from ..jsonfile import write_json
+from ..service.ports import busy_ports
+from ..service.lifecycle import Service
+from ..service.process import describe_exit_status
+from ..service.readiness import NotReady
+from ..service.record import record_started
+from ..verdict.case_status import CaseFacts, ClientFacts, case_status
+from ..verdict.cli import check_document, result_text
+from ..verdict.inputs import InputError, load_reference, load_served
+from ..verdict.judge import CheckResult, compare
+from .commands import first_line_with, loopback_env, run_logged
+from .prepare import COMPARE_RESULTS
+
+BENCHMARK_TOOL = REPO_ROOT / "tools" / "benchmark.py"
+
+
+class CaseRun:
+    """One case of a run: where its logs go and what it has learnt so far."""
+
+    def __init__(self, ctx, case):
+        self.ctx, self.case, self.name = ctx, case, case["name"]
+        self.dir = ctx.run_dir / self.name
+        self.config = ctx.config
+        self.facts = CaseFacts(server_log=str(self.dir / "server.log"))
+        self.timings = {}
+        self.checks = {}
+        self.started = time.monotonic()
+
+    # -------------------------------------------------------------- the steps
+
+    def service_argv(self):
+        argv = [self.ctx.python(), *self.config["web_service_argv"]]
+        return argv + (["--opt", *self.case["opts"]] if self.case["opts"] else [])
+
+    def start_service(self):
+        env = loopback_env(SERVING_LOG_PATH=self.dir, SERVING_HOME=self.dir)
+        service = Service(self.service_argv(), self.dir / "server.log", cwd=self.config["serving_dir"], env=env,
+                          stop_grace=self.ctx.plan.get("stop_grace", 10.0))
+        record_started(self.ctx.started_groups_path, service.pid)
+        return service
+
+    def wait_until_ready(self, service):
+        """True once ready; else records why (with the main process's exit status when it ended)."""
+        start = time.monotonic()
+        ready_log = self.dir / "ready.log"
+        try:
+            seconds = service.wait_ready(self.config["url"], self.config["http_port"], self.config["ready_timeout"])
+        except NotReady as err:
+            why = str(err)
+            returncode = service.exit_status()
+            if returncode is not None:
+                why += "; its exit status: {}".format(describe_exit_status(returncode))
+            ready_log.write_text(why + "\n")
+            self.facts.not_ready = why
+            self.timings["start_s"] = time.monotonic() - start
+            self.ctx.status_line(False, service.argv, self.facts.server_log)
+            return False
+        ready_log.write_text("ready after {:.1f} s\n".format(seconds))
+        self.timings["start_s"] = time.monotonic() - start
+        self.ctx.status_line(True, service.argv, self.facts.server_log)
+        self.ctx.progress("case {}: service ready in {:.1f}s (pid {})".format(self.name, self.timings["start_s"],
+                                                                            service.pid))
+        return True
+
+    def run_clients(self):
+        for label, key, log_name, timing in (("HTTP", "client_argv", "client.log", "client_s"),
+                                             ("gRPC", "rpc_client_argv", "rpc_client.log", "rpc_client_s")):
+            if not self.config.get(key):
+                continue
+            argv = [self.ctx.python(), *self.config[key]]
+            log = self.dir / log_name
+            returncode, seconds = run_logged(argv, log, self.config["serving_dir"])
+            self.ctx.status_line(returncode == 0, argv, log)
+            self.timings[timing] = seconds
+            self.facts.clients.append(ClientFacts(label, returncode, first_line_with(log, "error")))
+        self.timings.setdefault("rpc_client_s", 0.0)
+
+    def wants_benchmark(self, benchmarked):
+        wanted = self.ctx.plan.get("benchmark") or {}
+        if not wanted.get("enabled"):
+            return False
+        cases = wanted.get("cases") or ""
+        if cases == "":
+            return not benchmarked
+        return cases == "all" or self.name in cases.split(",")
+
+    def run_benchmark(self, service):
+        """Served against direct while the case's service is still up (tools/benchmark.py)."""
+        config = self.config
+        argv = [self.ctx.python(), BENCHMARK_TOOL, "--url", config["url"], "--pgid", service.pid,
+                "--model-dir", config["model"]["dir"], "--images", config["image_path"],
+                "--out", self.dir / "benchmark", "--config", config["web_service_config"], "--name", config["op_name"],
+                "--reference", self.ctx.run_dir / "reference.json",
+                "--title", "{} {}: served vs direct".format(self.ctx.model_name, self.name)]
+        if self.case["opts"]:
+            argv += ["--opt", *self.case["opts"]]
+        self.ctx.progress("case {}: benchmark (tools/benchmark.py, a few minutes)".format(self.name))
+        log = self.dir / "benchmark.log"
+        returncode, _ = run_logged(argv, log, REPO_ROOT)
+        self.ctx.status_line(returncode == 0, argv, log)
+        text = log.read_text(encoding="utf-8", errors="replace")
+        if "| path" in text:
+            print(text[text.index("| path"):], end="", flush=True)
+        self.facts.benchmark_exit = returncode
+        self.facts.benchmark_error = first_line_with(log, "error")
+
+    def stop(self, service):
+        start = time.monotonic()
+        report = service.stop()
+        self.timings["stop_s"] = time.monotonic() - start
+        with open(str(self.dir / "stop.log"), "a", encoding="utf-8") as handle:
+            handle.write(report.describe() + "\n")
+
+    def check_answers(self):
+        """Each client's answers against the reference: check.json / check.log (check_rpc.* for gRPC)."""
+        start = time.monotonic()
+        reference_json = self.ctx.run_dir / "reference.json"
+        for client in self.facts.clients:
+            stem = "check" if client.label == "HTTP" else "check_rpc"
+            log_name = "client.log" if client.label == "HTTP" else "rpc_client.log"
+            client_log, out = self.dir / log_name, self.dir / (stem + ".json")
+            try:
+                client.check = compare(load_reference(reference_json), load_served(client_log),
+                                       self.case["atol"], self.case["rtol"])
+                text = result_text(client.check)
+            except InputError as err:
+                client.check = CheckResult(self.case["atol"], self.case["rtol"], problems=[str(err)])
+                text = "compare_results.py: error: {}".format(err)
+            document = check_document(client.check, None, reference_json, [client_log], None)
+            write_json(out, document)
+            self.checks[client.label] = document
+            (self.dir / (stem + ".log")).write_text(text + "\n", encoding="utf-8")
+            argv = [sys.executable, COMPARE_RESULTS, "--reference", reference_json, "--client-log", client_log,
+                    "--atol", self.case["atol"], "--rtol", self.case["rtol"], "--json-out", out]
+            self.ctx.status_line(client.check.passed, argv, self.dir / (stem + ".log"))
+        self.timings["check_s"] = time.monotonic() - start
+
+    def record(self):
+        status, reason = case_status(self.facts)
+        self.timings["total_s"] = time.monotonic() - self.started
+        self.ctx.report.update_case(self.name, status=status, reason=reason,
+                                    timings={k: round(v, 3) for k, v in self.timings.items()},
+                                    check=self.checks.get("HTTP"), rpc_check=self.checks.get("gRPC"))
+        self.ctx.progress("case {} {}{}".format(self.name, status.upper(), ": " + reason if reason else ""))
+        return status
+
+    # -------------------------------------------------------------- the whole case
+
+    def run(self, benchmarked=False):
+        """Run the case to its verdict; returns (status, whether it ran a benchmark)."""
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.ctx.report.update_case(self.name, status="running", logs={
+            "server": self.dir / "server.log", "client": self.dir / "client.log",
+            "pipeline": self.dir / "PipelineServingLogs"})
+        self.ctx.progress("case {}: starting".format(self.name))
+        self.facts.busy_ports = busy_ports([self.config["http_port"], self.config["rpc_port"]])
+        if self.facts.busy_ports:
+            return self.record(), False
+        ran_benchmark = False
+        with self.start_service() as service:
+            if self.wait_until_ready(service):
+                self.run_clients()
+                self.facts.broken = service.whole_problem()
+                http_answered = self.facts.clients[0].exit_status == 0
+                if not self.facts.broken and http_answered and self.wants_benchmark(benchmarked):
+                    self.run_benchmark(service)
+                    ran_benchmark = True
+            self.stop(service)
+        if self.facts.not_ready is None:
+            self.check_answers()
+        return self.record(), ran_benchmark
+
+
+def run_cases(ctx):
+    """Every case of the run's config, in plan order; 0 when none failed."""
+    benchmarked = False
+    failed = False
+    for case in ctx.config["cases"]:
+        if case["skip_reason"]:
+            ctx.progress("case {} SKIPPED: {}".format(case["name"], case["skip_reason"]))
+            continue
+        try:
+            status, ran_benchmark = CaseRun(ctx, case).run(benchmarked)
+        except Exception as err:  # a harness bug must fail its case, never the rest of the run
+            traceback.print_exc()
+            reason = "harness error: {}: {}".format(type(err).__name__, err)
+            ctx.report.update_case(case["name"], status="failed", reason=reason)
+            ctx.progress("case {} FAILED: {}".format(case["name"], reason))
+            status, ran_benchmark = "failed", False
+        benchmarked = benchmarked or ran_benchmark
+        failed = failed or status != "passed"
+    return 1 if failed else 0
+

@@ -1,0 +1,121 @@
+"""The chain's commands, one per TIPC step of a config's run (test_serving.sh calls them in this order):
+
+    python -m tipc_serving open RUN_DIR --plan PLAN.json [--bootstrap-seconds S --bootstrap-python PY]
+                                [--network-status passed|skipped --network-note TEXT]
+    python -m tipc_serving step RUN_DIR export|convert|reference|golden
+    python -m tipc_serving cases RUN_DIR
+    python -m tipc_serving finish RUN_DIR [--not-reached]
+    python -m tipc_serving abort RUN_DIR [--signal INT]   (from the harness's trap)
+
+Each prints progress and TIPC status lines on stdout, records into RUN_DIR's report, and exits 0 when
+its part went well, 1 when not, 2 for bad usage. SIGINT and SIGTERM stop whatever the command started.
+"""
+import os
+
+from ..errors import ArgumentParser, cli, handle_termination
+from ..jsonfile import read_json, write_json
+from ..report.entries import ReportError
+from ..report.store import Report
+from ..report.table import print_text
+from ..verdict.case_status import STEP_STATUSES
+from .context import PLAN_FILE, RunContext, progress
+
+STEP_NAMES = ("export", "convert", "reference", "golden")
+
+NOT_REACHED = "not reached: a preparation step failed (see the steps above)"
+
+
+def _link_latest(run_dir):
+    """model/serving_python/latest -> the newest run id, replaced atomically."""
+    link = run_dir.parent / "latest"
+    temporary = run_dir.parent / ".latest.{}".format(os.getpid())
+    if os.path.lexists(str(temporary)):
+        os.unlink(str(temporary))
+    os.symlink(run_dir.name, str(temporary))
+    os.replace(str(temporary), str(link))
+
+
+def open_run(args):
+    """Create the run folder with the plan, the report (every case listed) and the first two steps."""
+    plan = read_json(args.plan, "plan", error=ReportError, want=dict)
+    run_dir = os.path.abspath(args.run_dir)
+    os.makedirs(run_dir, exist_ok=True)
+    write_json(os.path.join(run_dir, PLAN_FILE), plan)
+    ctx = RunContext(run_dir, plan)
+    config = ctx.config
+    cases = [{"name": c["name"], "device": c["device"], "settings": c["settings"], "skip_reason": c["skip_reason"]}
+             for c in config["cases"]]
+    ctx._report = Report.create(run_dir, ctx.model_name, config["config_path"], ctx.run_dir.name, plan.get("shard"),
+                                cases)
+    open(str(ctx.status_log.path), "a").close()
+    _link_latest(ctx.run_dir)
+    ctx.report.record_step("bootstrap", "passed", args.bootstrap_seconds, args.bootstrap_python)
+    ctx.report.record_step("network", args.network_status, 0, args.network_note)
+    ctx.progress("run {} in {}".format(ctx.run_dir.name, ctx.run_dir))
+    ctx.progress(config["python_note"])
+    return 0
+
+
+# Each command imports only what it uses: every one is a process of its own, and a warm run starts seven.
+
+def step(args):
+    from .prepare import STEPS
+
+    return 0 if STEPS[args.name](RunContext(args.run_dir)) else 1
+
+
+def cases(args):
+    from .case import run_cases
+
+    return run_cases(RunContext(args.run_dir))
+
+
+def finish(args):
+    report = Report.load(args.run_dir)
+    report.finish(reason=NOT_REACHED if args.not_reached else None)
+    print_text(report.summary())
+    return report.exit_status()
+
+
+def abort(args):
+    """After an interruption: stop any service of the run that still lives, mark the unfinished cases."""
+    from ..service.record import stop_recorded
+
+    ctx = RunContext(args.run_dir)
+    for stopped in stop_recorded(ctx.started_groups_path, ctx.plan.get("stop_grace", 10.0)):
+        progress("stopped {}".format(stopped.describe()))
+    by = " by SIG{}".format(args.signal) if args.signal else ""
+    ctx.report.finish(interrupted=True, reason="run interrupted{} before this case finished".format(by))
+    print_text(ctx.report.summary())
+    return ctx.report.exit_status()
+
+
+def parser_for(command):
+    parser = ArgumentParser(prog=command)
+    parser.add_argument("run_dir", metavar="RUN_DIR")
+    if command == "open":
+        parser.add_argument("--plan", required=True)
+        parser.add_argument("--bootstrap-seconds", type=float, default=0.0)
+        parser.add_argument("--bootstrap-python", default="")
+        parser.add_argument("--network-status", choices=STEP_STATUSES, default="skipped")
+        parser.add_argument("--network-note", default="")
+    elif command == "step":
+        parser.add_argument("name", choices=STEP_NAMES)
+    elif command == "finish":
+        parser.add_argument("--not-reached", action="store_true", help="a preparation step failed")
+    elif command == "abort":
+        parser.add_argument("--signal", default="", help="the signal that interrupted the run (INT, TERM)")
+    return parser
+
+
+COMMANDS = {"open": open_run, "step": step, "cases": cases, "finish": finish, "abort": abort}
+
+
+def main(command, argv):
+    @cli(command)
+    def run(argv):
+        handle_termination()
+        return COMMANDS[command](parser_for(command).parse_args(argv))
+
+    return run(argv)
+

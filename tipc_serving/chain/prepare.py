@@ -1,0 +1,101 @@
+"""The steps before the cases: export (when asked), convert, reference, golden. Each one leaves its log,
+its TIPC status line and its entry in the report, and says whether the chain may go on."""
+import sys
+import time
+from pathlib import Path
+
+from .. import REPO_ROOT
+from ..model.converted import conversion_problems
+from ..verdict import golden as golden_files
+from ..verdict.case_status import golden_step_status
+from ..verdict.inputs import load_export_info, load_reference, read_document
+from ..verdict.cli import result_text
+from .commands import failure_reason, run_logged
+from .context import command_text
+
+COMPARE_RESULTS = "test_tipc/compare_results.py"
+
+
+def _command_step(ctx, name, argv, cwd=REPO_ROOT):
+    """Run one step's command: progress, log, status line, report entry. True when it exited 0."""
+    log = ctx.run_dir / "{}.log".format(name)
+    ctx.progress("{}: {}".format(name, command_text(argv)))
+    returncode, seconds = run_logged(argv, log, cwd)
+    ctx.status_line(returncode == 0, argv, log)
+    status = "passed" if returncode == 0 else "failed"
+    reason = "" if returncode == 0 else failure_reason(returncode, log)
+    ctx.report.record_step(name, status, round(seconds, 3), reason, str(log))
+    ctx.progress("{} {} in {:.1f}s".format(name, status, seconds))
+    return returncode == 0
+
+
+def export(ctx):
+    model = ctx.config["model"]
+    if model["present"]:
+        ctx.report.record_step("export", "skipped", 0, "inference model present in {}".format(model["dir"]))
+        ctx.progress("export skipped: inference model present in {}".format(model["dir"]))
+        return True
+    return _command_step(ctx, "export", [ctx.python(), *model["export_args"]])
+
+
+def convert(ctx):
+    """The config's conversion command; a zero exit status is not enough: it must have written its
+    files, just now."""
+    since = time.time()
+    if not _command_step(ctx, "convert", [ctx.python(), *ctx.config["convert"]["args"]]):
+        return False
+    convert = ctx.config["convert"]
+    problems = conversion_problems(convert["serving_server"], convert["serving_client"], since)
+    if problems:
+        reason = "conversion incomplete: " + "; ".join(problems)
+        log = ctx.run_dir / "convert.log"
+        with open(str(log), "a", encoding="utf-8") as handle:
+            handle.write(reason + "\n")
+        ctx.status_line(False, [sys.executable, "-m", "tipc_serving", "converted", "--since", since,
+                                convert["serving_server"], convert["serving_client"]], log)
+        ctx.report.record_step("convert", "failed", round(time.time() - since, 3), reason, str(log))
+        ctx.progress("convert failed: {}".format(reason))
+        return False
+    return True
+
+
+def reference(ctx):
+    return _command_step(ctx, "reference", [ctx.python(), *ctx.config["reference_args"], "--output-json",
+                                            ctx.run_dir / "reference.json"])
+
+
+def golden(ctx):
+    """The fresh reference against the golden results kept in git, when they were made the same way."""
+    start = time.monotonic()
+    path = ctx.config["golden"]
+    model_dir = ctx.config["model"]["dir"]
+    export_info = "{}/export_info.json".format(model_dir)
+    reference_json = ctx.run_dir / "reference.json"
+    log = ctx.run_dir / "golden.log"
+    if not Path(path).is_file():
+        ctx.report.record_step("golden", "skipped", 0, "no golden file {}".format(path))
+        return True
+    # A model brought along (--dirname at an existing inference model) has no export_info.json: the
+    # golden file describes tools/export_model.py's seeded export and says nothing about it.
+    if not Path(export_info).is_file():
+        why = "{} has no export_info.json (not made by tools/export_model.py): {} does not apply".format(model_dir, path)
+        ctx.report.record_step("golden", "skipped", 0, why)
+        ctx.progress("golden skipped: {}".format(why))
+        return True
+    check = golden_files.compare_golden(path, load_reference(reference_json), load_export_info(export_info),
+                                        image_hashes=read_document(reference_json).get("image_sha256"))
+    text = result_text(check, prefix="golden: ")
+    if check.failed:
+        text += "\ngolden: in the table, \"reference\" is the golden file and \"served\" the current reference"
+    log.write_text(text + "\n", encoding="utf-8")
+    status = golden_step_status(check)
+    if status != "skipped":
+        ctx.status_line(status == "passed", [sys.executable, COMPARE_RESULTS, "--reference", reference_json,
+                                             "--golden", path, "--export-info", export_info], log)
+    first_line = text.split("\n", 1)[0]
+    ctx.report.record_step("golden", status, round(time.monotonic() - start, 3), first_line, str(log))
+    ctx.progress("golden {}: {}".format(status, first_line))
+    return status != "failed"
+
+
+STEPS = {"export": export, "convert": convert, "reference": reference, "golden": golden}
