@@ -12,7 +12,10 @@
 #   --rpc-port P         gRPC port of the service (default: the service's config.yml)
 #   --ready-timeout S    seconds a service may take to answer (default: the config's, else 60)
 #   --stop-grace S       seconds between SIGTERM and SIGKILL to a service's process group (default 10)
-#   --gpus auto|0|1      whether GPU cases run (default auto: nvidia-smi lists a GPU)
+#   --gpu auto|on|off    GPU cases: run when nvidia-smi lists a GPU, else skip (auto, the default); run and
+#                        fail without a GPU (on: for GPU machines, a broken driver must not go green); skip (off)
+#   --require-golden     a golden check that cannot be made (no golden file, another export) fails the run
+#   --golden-dir DIR     where the golden files are (default test_tipc/results: <model>_fp32.json)
 #   --output-dir DIR     where runs go (default test_tipc/output)
 #   --benchmark          after the first case of each config that passes (or each of --benchmark-cases),
 #                        measure the served model against direct Paddle Inference (tools/benchmark.py)
@@ -56,10 +59,20 @@ parse_args() {
     while [[ $# -gt 0 ]]; do
         case "$1" in
             -h|--help) usage; exit 0 ;;
-            --shard|--http-port|--rpc-port|--ready-timeout|--stop-grace|--gpus|--benchmark-cases)
+            --shard|--http-port|--rpc-port|--ready-timeout|--stop-grace|--gpu|--benchmark-cases)
                 [[ $# -ge 2 ]] || die_usage "$1 needs a value"
                 PLAN_OPTIONS+=("$1" "$2"); shift 2 ;;
-            --benchmark) PLAN_OPTIONS+=("$1"); shift ;;
+            --golden-dir)
+                [[ $# -ge 2 ]] || die_usage "$1 needs a value"
+                PLAN_OPTIONS+=("$1" "$(realpath -m "$2")"); shift 2 ;;
+            --gpus)  # before --gpu: 0 meant "no GPU", which TIPC users read as GPU id 0
+                [[ $# -ge 2 && "$2" =~ ^(auto|0|1)$ ]] || die_usage "--gpus takes auto, 0 or 1 (it is deprecated: use --gpu auto|on|off)"
+                local mode=auto
+                [[ "$2" == 0 ]] && mode=off
+                [[ "$2" == 1 ]] && mode=on
+                echo "test_serving.sh: note: --gpus is deprecated; --gpus $2 means --gpu $mode" >&2
+                PLAN_OPTIONS+=(--gpu "$mode"); shift 2 ;;
+            --benchmark|--require-golden) PLAN_OPTIONS+=("$1"); shift ;;
             --output-dir)
                 [[ $# -ge 2 ]] || die_usage "$1 needs a value"
                 OUTPUT_DIR="$(realpath -m "$2")"; shift 2 ;;

@@ -3,6 +3,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,9 @@ SERVING_DIR = REPO_ROOT / "deploy" / "serving_python"
 PROXY_VARS = ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "all_proxy", "ALL_PROXY")
 
 sys.path.insert(0, str(REPO_ROOT))
+# The machine's registry of running services (tipc_serving/service/record.py) of this test session only:
+# the harness runs of the tests stop what earlier ones left, never what a person's own runs started.
+os.environ.setdefault("TIPC_STATE_DIR", tempfile.mkdtemp(prefix="tipc-serving-tests-state."))
 
 
 def clean_env(**extra):

@@ -10,6 +10,7 @@ from pathlib import Path
 from conftest import IMAGES, REPO_ROOT, SERVING_DIR, clean_env
 from tipc_serving.service.ports import free_ports
 from tipc_serving.service.process import group_members
+from tipc_serving.service.record import recorded_groups
 
 HARNESS = REPO_ROOT / "test_tipc" / "test_serving.sh"
 STATUS_LINE = r"^Run (successfully|failed) with command - {model} - .+ - .+!$"
@@ -84,19 +85,36 @@ class HarnessRun:
         return self.result.stdout + self.result.stderr
 
     def started_groups(self):
-        path = self.run_dir / ".started_groups"
-        return [int(x) for x in path.read_text().split()] if path.exists() else []
+        return [pgid for pgid, _ in recorded_groups(self.run_dir / ".started_groups")]
 
     def leftovers(self):
         """Processes still alive in any group this run started: must be none."""
         return {group: [p.pid for p in group_members(group)] for group in self.started_groups()
                 if group_members(group)}
 
+    def assert_status_log_agrees(self):
+        """The TIPC status lines tell what results.json tells (nightly CI greps them): every failed case and
+        step has a `Run failed with command` line naming its own log, and no passed case has one."""
+        results = self.results
+        failed_lines = [line for line in self.status_lines if line.startswith("Run failed with command")]
+        for case in results["cases"]:
+            case_dir = "/{}/".format(case["name"])
+            mine = [line for line in failed_lines if case_dir in line.rsplit(" - ", 1)[-1]]
+            if case["status"] == "failed":
+                assert mine, "failed case {} has no failed status line: {}".format(case["name"], self.status_lines)
+            elif case["status"] in ("passed", "partial"):
+                assert not mine, "{} case {} has failed status lines: {}".format(case["status"], case["name"], mine)
+        for step in results["steps"]:
+            if step["status"] == "failed" and step["name"] not in ("bootstrap", "network"):
+                assert any(step["log"] and line.rsplit(" - ", 1)[-1].startswith(step["log"]) for line in failed_lines), \
+                    "failed step {} has no failed status line naming {}: {}".format(step["name"], step["log"],
+                                                                                  self.status_lines)
+
 
 def harness_args(config_paths, output_dir, ports=None, extra=()):
     http_port, rpc_port = ports or free_ports(2)
     return ["bash", str(HARNESS), *[str(c) for c in config_paths], "--output-dir", str(output_dir),
-            "--http-port", str(http_port), "--rpc-port", str(rpc_port), "--gpus", "0", *extra]
+            "--http-port", str(http_port), "--rpc-port", str(rpc_port), "--gpu", "off", *extra]
 
 
 def run_harness(config_paths, output_dir, model_name="alexnet", ports=None, extra=(), env=None, timeout=900):
@@ -129,11 +147,8 @@ def wait_for(predicate, timeout, interval=0.2):
 
 def case_server_pid(run_dir):
     """The service group the harness started most recently in run_dir, once it exists."""
-    path = Path(run_dir) / ".started_groups"
-    if not path.exists():
-        return None
-    groups = path.read_text().split()
-    return int(groups[-1]) if groups else None
+    groups = recorded_groups(Path(run_dir) / ".started_groups")
+    return groups[-1][0] if groups else None
 
 
 def signal_group(pid, sig):

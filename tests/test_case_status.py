@@ -2,7 +2,8 @@
 import pytest
 
 from tipc_serving.verdict.case_status import (CaseFacts, ClientFacts, case_status, golden_step_status,
-                                              run_exit_status)
+                                              nothing_ran, run_exit_status)
+from tipc_serving.verdict.evidence import IN_EFFECT, NOT_CHECKED, NOT_IN_EFFECT, Setting
 from tipc_serving.verdict.judge import CheckResult, compare
 from tipc_serving.verdict.result_lines import ImageResult
 
@@ -75,6 +76,8 @@ def test_golden_step_status(result, expected):
 
 @pytest.mark.parametrize("cases, steps, expected", [
     (["passed", "skipped"], [], 0),
+    (["partial", "skipped"], [], 0),
+    (["skipped", "skipped"], [], 1),
     (["passed", "failed"], [], 1),
     (["passed", "not_run"], [], 1),
     (["passed", "running"], [], 1),
@@ -84,3 +87,69 @@ def test_golden_step_status(result, expected):
 def test_run_exit_status(cases, steps, expected):
     run = {"cases": [{"status": s} for s in cases], "steps": [{"status": s} for s in steps]}
     assert run_exit_status(run) == expected
+
+
+# --- settings, stop, twin, refusal (issue 11) ----------------------------------------------------
+
+def setting(key, status, requested=True, effective=True, evidence="Paddle: 'line'"):
+    return Setting(key, requested, effective, status, evidence)
+
+
+def test_a_setting_not_in_effect_fails_the_case_quoting_the_evidence():
+    status, reason = case_status(facts(settings=[
+        setting("ir_optim", IN_EFFECT),
+        setting("use_mkldnn", NOT_IN_EFFECT, effective=False,
+                evidence="Paddle: 'EnableMKLDNN() only works when IR optimization is enabled.'")]))
+    assert status == "failed"
+    assert reason == ("use_mkldnn True requested, not in effect: Paddle: 'EnableMKLDNN() only works when IR "
+                      "optimization is enabled.'")
+
+
+def test_a_setting_that_cannot_be_checked_makes_the_case_partial_never_passed():
+    status, reason = case_status(facts(settings=[setting("precision", NOT_CHECKED, "int8", None,
+                                                         "Paddle prints no line that proves a TensorRT int8 engine")]))
+    assert status == "partial"
+    assert reason.startswith("not checked: precision int8 requested, not checked: Paddle prints no line")
+    assert reason.endswith(check().summary_line())
+
+
+def test_a_stop_problem_fails_even_a_case_whose_service_never_became_ready():
+    status, reason = case_status(facts(clients=[], not_ready="service did not answer",
+                                       stop_problem="stop incomplete: port 1 is in use by pid 2 (x)"))
+    assert (status, reason) == ("failed", "service not ready: service did not answer; stop incomplete: port 1 is in "
+                                          "use by pid 2 (x)")
+    assert case_status(facts(stop_problem="stop failed: group 3 did NOT stop"))[1] == "stop failed: group 3 did NOT stop"
+
+
+def test_answers_identical_to_the_twin_fail_the_case():
+    status, reason = case_status(facts(same_as_twin="answers bit-identical to cpu_usemkldnn_False_threads_2's"))
+    assert status == "failed" and reason == "answers bit-identical to cpu_usemkldnn_False_threads_2's"
+
+
+def test_a_case_the_plan_refused_fails_with_the_plans_reason():
+    assert case_status(facts(refused="no usable GPU here")) == ("failed", "no usable GPU here")
+
+
+def test_a_passing_case_says_when_its_images_cannot_tell_a_swapped_top1():
+    reference = {"a.jpg": ImageResult("a.jpg", [1, 2], [0.5, 0.4995]), "b.jpg": ImageResult("b.jpg", [1, 2], [0.5, 0.4995])}
+    weak = compare(reference, list(reference.values()))
+    status, reason = case_status(facts(clients=[ClientFacts("HTTP", 0, check=weak)]))
+    assert status == "passed" and reason.endswith("; warning: only 0 of 2 images can tell a swapped top-1 from a "
+                                                  "right one at this tolerance (their reference's two best classes "
+                                                  "are closer than it)")
+
+
+@pytest.mark.parametrize("statuses, expected", [
+    (["skipped", "skipped"], "no case ran: 2 skipped (skipped: no GPU)"),
+    (["not_run"], "no case ran: 1 not run (not reached)"),
+    ([], "no case ran: there are no cases"),
+    (["skipped", "partial"], None),
+    (["failed"], None),
+])
+def test_nothing_ran_says_why(statuses, expected):
+    reasons = {"skipped": "skipped: no GPU", "not_run": "not reached"}
+    cases = [{"status": s, "reason": reasons.get(s, "")} for s in statuses]
+    assert nothing_ran(cases) == expected
+    assert run_exit_status({"cases": cases}) == (1 if expected or "failed" in statuses else 0)
+    assert run_exit_status({"cases": cases}, some_case_must_run=False) == (1 if "not_run" in statuses
+                                                                           or "failed" in statuses else 0)

@@ -5,12 +5,14 @@ import subprocess
 import sys
 import textwrap
 import time
+from types import SimpleNamespace
 
 import psutil
 import pytest
 
 from conftest import REPO_ROOT, clean_env
 from tipc_serving.chain import cli, prepare
+from tipc_serving.chain.case import check_twins
 from tipc_serving.chain.commands import failure_reason, first_line_with, run_logged
 
 
@@ -72,3 +74,35 @@ def test_sigterm_while_a_command_runs_ends_the_command_too(tmp_path):
     assert step.wait(timeout=30) == 128 + signal.SIGTERM
     assert "step: interrupted by SIGTERM" in step.stderr.read()
     assert not psutil.pid_exists(children[0].pid) or children[0].status() == psutil.STATUS_ZOMBIE
+
+
+class FakeRun:
+    """What check_twins reads of a CaseRun: its name, twin, status, client log; what it writes: a verdict."""
+
+    def __init__(self, name, twin, status, log):
+        self.name, self.case, self.status, self.log = name, {"twin": twin}, status, log
+        self.facts = SimpleNamespace(same_as_twin=None)
+        self.recorded = 0
+
+    def answers(self):
+        return self.log
+
+    def record(self):
+        self.recorded += 1
+
+
+def client_log(path, prob):
+    path.write_text("image_name: a.jpg, class_id: 1, prob: {0}, topk: 1:{0} 2:0.1\n".format(prob))
+    return path
+
+
+@pytest.mark.parametrize("mkldnn_prob, flagged", [("0.5", True), ("0.500001", False)])
+def test_a_case_whose_answers_are_bit_identical_to_its_twins_is_flagged(tmp_path, mkldnn_prob, flagged):
+    twin = FakeRun("cpu_usemkldnn_False_threads_2", None, "passed", client_log(tmp_path / "twin.log", "0.5"))
+    mkldnn = FakeRun("cpu_usemkldnn_True_threads_2", twin.name, "passed",
+                     client_log(tmp_path / "mkldnn.log", mkldnn_prob))
+    check_twins([twin, mkldnn], ctx=None)
+    assert (mkldnn.facts.same_as_twin is not None, mkldnn.recorded) == (flagged, int(flagged))
+    if flagged:
+        assert mkldnn.facts.same_as_twin.startswith("answers bit-identical to cpu_usemkldnn_False_threads_2's")
+    assert twin.recorded == 0 and twin.facts.same_as_twin is None

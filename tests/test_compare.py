@@ -155,31 +155,85 @@ def test_nan_probability_fails_and_json_stays_valid():
     json.dumps(result.as_dict(), allow_nan=False)
 
 
-def test_topk_boundary_tie_passes():
-    # reference 5th: class 11 at 0.03; served 5th: class 12 at 0.0301, within tolerance of it
-    result = compare(REFERENCE, served_with(answer("c.jpg", [4, 5, 6, 10, 12], [0.5, 0.2, 0.1, 0.05, 0.0301])))
+def with_vector(result, others=0.001, size=20):
+    """The result with a whole probability vector: its top-k as given, every other class at `others`."""
+    vector = [others] * size
+    for class_id, prob in zip(result.class_ids, result.probs):
+        vector[class_id] = prob
+    return ImageResult(result.image, result.class_ids, result.probs, all_probs=vector)
+
+
+def test_topk_boundary_tie_passes_when_the_class_is_just_outside_the_reference_topk():
+    # reference 5th: class 11 at 0.03; class 12, just outside, at 0.0299; served 5th: class 12 at 0.0301
+    reference = dict(REFERENCE, **{"c.jpg": with_vector(REFERENCE["c.jpg"])})
+    reference["c.jpg"].all_probs[12] = 0.0299
+    result = compare(reference, served_with(answer("c.jpg", [4, 5, 6, 10, 12], [0.5, 0.2, 0.1, 0.05, 0.0301])))
     assert result.passed and entry(result, "c.jpg").verdict == "tie"
     text = result.diff_text()
-    assert "top-5 (class 11)" in text and "tie at the cut" in text
+    assert "top-5 (class 11)" in text and "top-5 (class 12)" in text and "tie at the cut" in text
+
+
+def test_a_class_from_far_outside_the_reference_topk_is_compared_with_its_own_probability():
+    # The hole this closes: class 12 served 5th at 0.0301 passed as a tie with the reference's 5th (0.03),
+    # although the reference rates class 12 itself at 0.001.
+    reference = dict(REFERENCE, **{"c.jpg": with_vector(REFERENCE["c.jpg"])})
+    result = compare(reference, served_with(answer("c.jpg", [4, 5, 6, 10, 12], [0.5, 0.2, 0.1, 0.05, 0.0301])))
+    assert result.failed and entry(result, "c.jpg").verdict == "topk_mismatch"
+    assert "topk prob (class 12): reference 0.001, served 0.0301" in entry(result, "c.jpg").details
+
+
+def test_a_class_the_reference_did_not_record_cannot_tie():
+    result = compare(REFERENCE, served_with(answer("c.jpg", [4, 5, 6, 10, 12], [0.5, 0.2, 0.1, 0.05, 0.0301])))
+    assert result.failed and "the reference has no probability for it" in result.diff_text()
 
 
 def test_topk_class_beyond_the_cut_fails():
     result = compare(REFERENCE, served_with(answer("c.jpg", [4, 5, 6, 10, 12], [0.5, 0.2, 0.1, 0.05, 0.04])))
     assert entry(result, "c.jpg").verdict == "topk_mismatch" and result.failed
-    assert "beyond tolerance" in result.diff_text()
 
 
 @pytest.mark.parametrize("served", [answer("c.jpg", [4], [0.5]), answer("c.jpg", [4, 5, 6], [0.5, 0.2, 0.1])])
-def test_only_the_entries_both_sides_have_are_compared(served):
-    assert compare(REFERENCE, served_with(served)).passed
+def test_a_served_topk_shorter_than_the_references_fails(served):
+    # The hole this closes: a line with only the top-1 (or a top-k cut short) passed.
+    result = compare(REFERENCE, served_with(served))
+    assert result.failed and entry(result, "c.jpg").verdict == "topk_short"
+    assert "top-5: reference 5 classes, served {} classes".format(len(served.class_ids)) in entry(result, "c.jpg").details
 
 
-def test_duplicate_lines_use_the_last_and_say_so():
+@pytest.mark.parametrize("order", ["wrong_first", "wrong_last"])
+def test_duplicated_image_lines_that_disagree_fail_whatever_their_order(order):
+    # The hole this closes: the last line won, so a wrong answer followed by a right one passed.
     wrong = answer("a.jpg", [3, 2, 1], [0.9, 0.05, 0.01])
-    last_right = compare(REFERENCE, [wrong] + served_with())
-    assert last_right.passed
-    assert "a.jpg: 2 result lines in the served log; the last one was compared" in last_right.diff_text()
-    assert compare(REFERENCE, served_with() + [wrong]).failed
+    served = [wrong] + served_with() if order == "wrong_first" else served_with() + [wrong]
+    result = compare(REFERENCE, served)
+    assert result.failed and entry(result, "a.jpg").verdict == "class_mismatch"
+    assert "the served log answers this image 2 times, differently" in result.diff_text()
+
+
+def test_identical_duplicate_lines_pass_and_say_so():
+    result = compare(REFERENCE, served_with() + [REFERENCE["a.jpg"]])
+    assert result.passed
+    assert "a.jpg: 2 identical result lines in the served log" in result.diff_text()
+
+
+def test_a_swapped_top1_is_a_tie_only_within_the_references_own_margin():
+    # At the int8 tolerance (5e-2): class 2 rated 0.3 by the reference, 0.2 below its top-1, is no tie
+    reference = {"a.jpg": with_vector(REFERENCE["a.jpg"])}
+    result = compare(reference, [answer("a.jpg", [2, 1, 3], [0.5, 0.5, 0.1])], atol=5e-2, rtol=5e-2)
+    assert result.failed and "not a tie: reference prob 0.5 for class 1, 0.3 for class 2" in result.diff_text()
+
+
+def test_discrimination_counts_the_images_that_can_tell_a_swapped_top1_and_warns_under_half():
+    reference = {name: with_vector(result) for name, result in REFERENCE.items()}
+    strict = compare(reference, list(reference.values()))
+    assert strict.discrimination["discriminating"] == 2 and strict.discrimination["images"] == 3
+    assert strict.discrimination["per_image"] == {"a.jpg": True, "b.jpg": False, "c.jpg": True}
+    assert strict.discrimination_warning is None
+    loose = compare(reference, list(reference.values()), atol=0.2, rtol=0)
+    assert loose.passed and loose.discrimination["discriminating"] == 1
+    assert loose.discrimination_warning == ("warning: only 1 of 3 images can tell a swapped top-1 from a right one at "
+                                            "this tolerance (their reference's two best classes are closer than it)")
+    assert loose.discrimination_warning in loose.diff_text()
 
 
 def test_invalid_tolerance_is_rejected():
@@ -382,3 +436,41 @@ def test_cli_golden_write_compare_skip_and_fail(case):
     write_json(case / "results" / "golden.json", golden)
     done = run_cli(case, *compare_args)
     assert done.returncode == 1 and "golden: FAIL 2/3 images (1 prob_mismatch)" in done.stdout
+
+
+def test_cli_write_golden_shows_the_difference_and_keeps_a_differing_file_without_force(case):
+    assert run_cli(case, "--reference", "ref.json", "--write-golden", "golden.json").returncode == 0
+    same = run_cli(case, "--reference", "ref.json", "--write-golden", "golden.json")
+    assert same.returncode == 0 and same.stdout.strip() == "golden file golden.json is unchanged"
+
+    document = json.loads((case / "ref.json").read_text())
+    document["results"][0]["probs"][0] = 0.6  # a.jpg's top-1 moved: the new reference differs
+    write_json(case / "ref.json", document)
+    before = (case / "golden.json").read_bytes()
+    refused = run_cli(case, "--reference", "ref.json", "--write-golden", "golden.json")
+    assert refused.returncode == 1 and (case / "golden.json").read_bytes() == before
+    assert "existing golden file against this reference: FAIL 2/3 images (1 prob_mismatch)" in refused.stdout
+    assert "a.jpg" in refused.stdout and "fields that would change: results" in refused.stdout
+    assert refused.stderr.strip() == ("compare_results.py: error: golden.json differs from this reference (shown "
+                                      "above); pass --force to overwrite it")
+    forced = run_cli(case, "--reference", "ref.json", "--write-golden", "golden.json", "--force")
+    assert forced.returncode == 0 and "wrote golden file golden.json" in forced.stdout
+    assert json.loads((case / "golden.json").read_text())["results"][0]["probs"][0] == 0.6
+
+
+def test_cli_force_goes_with_write_golden_only(case):
+    done = run_cli(case, "--reference", "ref.json", "--golden", "g.json", "--force")
+    assert done.returncode == 2 and "--force goes with --write-golden" in done.stderr
+
+
+def test_golden_names_a_preprocessing_drift(tmp_path):
+    document = dict(reference_document(), input_sha256={"a.jpg": "1" * 64, "b.jpg": "2" * 64},
+                    image_sha256={"a.jpg": "a" * 64, "b.jpg": "b" * 64})
+    golden = write_golden(document, EXPORT_INFO, tmp_path / "golden.json")
+    same = compare_golden(golden, REFERENCE, EXPORT_INFO, image_hashes=document["image_sha256"],
+                          input_hashes=document["input_sha256"])
+    assert same.passed
+    drifted = compare_golden(golden, REFERENCE, EXPORT_INFO, image_hashes=document["image_sha256"],
+                             input_hashes={"a.jpg": "1" * 64, "b.jpg": "3" * 64})
+    assert drifted.failed and ("preprocessing drift: the preprocessed tensor of b.jpg differs from the golden "
+                               "file's for the same image bytes") in drifted.summary_line()

@@ -17,8 +17,10 @@ ONE_CASE = "cpu_usemkldnn_False_threads_2"
 
 @pytest.fixture(scope="module")
 def green_run(tmp_path_factory):
-    """The project's own AlexNet config, as the README runs it (GPU forced off for a stable matrix)."""
-    return run_harness(["configs/alexnet_serving.txt"], tmp_path_factory.mktemp("green") / "output")
+    """The project's own AlexNet config, as the README runs it (GPU forced off for a stable matrix), with the
+    golden check required as nightly CI should run it."""
+    return run_harness(["configs/alexnet_serving.txt"], tmp_path_factory.mktemp("green") / "output",
+                       extra=["--require-golden"])
 
 
 def test_green_run_passes_every_cpu_case(green_run):
@@ -31,12 +33,37 @@ def test_green_run_passes_every_cpu_case(green_run):
         check = green_run.case(name)["check"]
         assert check["images"] == 4 and check["images_ok"] == 4, check
         assert check["max_abs_diff"] < 1e-4, check  # the same model and preprocessing: far inside 1e-3
+        assert green_run.case(name)["rpc_check"]["images_ok"] == 4
+    assert next(s for s in results["steps"] if s["name"] == "golden")["status"] == "passed"
+
+
+def test_green_run_proves_each_setting_with_paddles_own_output(green_run):
+    for name in CPU_CASES:
+        case = green_run.case(name)
+        mkldnn = case["requested"]["use_mkldnn"]
+        assert case["requested"]["ir_optim"] is mkldnn  # oneDNN needs IR optimisation: the case asks for both
+        effective = case["effective"]
+        assert {key: setting["status"] for key, setting in effective.items()} == dict.fromkeys(
+            ("device", "ir_optim", "use_mkldnn", "thread_num"), "in effect"), effective
+        assert effective["use_mkldnn"]["effective"] is mkldnn
+        if mkldnn:
+            assert "--- Running IR pass [mkldnn_placement_pass]" in effective["use_mkldnn"]["evidence"]
+            assert "oneDNN v" in effective["use_mkldnn"]["evidence"]
+        assert effective["thread_num"]["effective"] == int(case["settings"]["thread_num"])
+
+
+def test_green_runs_mkldnn_answers_are_within_tolerance_but_not_those_of_its_twin(green_run):
+    for threads in (1, 2):
+        mkldnn = (green_run.run_dir / "cpu_usemkldnn_True_threads_{}".format(threads) / "client.log").read_text()
+        plain = (green_run.run_dir / "cpu_usemkldnn_False_threads_{}".format(threads) / "client.log").read_text()
+        assert mkldnn != plain, "oneDNN computes differently: identical answers would mean it never ran"
+        assert green_run.case("cpu_usemkldnn_True_threads_{}".format(threads))["status"] == "passed"
 
 
 def test_green_run_lists_gpu_cases_as_skipped_with_the_reason(green_run):
     for name in GPU_CASES:
         case = green_run.case(name)
-        assert case["status"] == "skipped" and case["reason"] == "skipped: no GPU"
+        assert case["status"] == "skipped" and case["reason"] == "skipped: no GPU (--gpu off)"
     assert "SKIPPED" in green_run.result.stdout and "skipped: no GPU" in green_run.result.stdout
 
 

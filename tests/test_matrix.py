@@ -31,7 +31,8 @@ def test_alexnet_yields_four_cpu_and_three_gpu_cases():
 
 def test_alexnet_cpu_opts():
     case = by_name(alexnet_cases())["cpu_usemkldnn_True_threads_2"]
-    assert case.opts == [CONF + 'devices=""', CONF + "use_mkldnn=True", CONF + "thread_num=2",
+    # oneDNN only takes effect with IR optimisation, so the case asks for both
+    assert case.opts == [CONF + 'devices=""', CONF + "use_mkldnn=True", CONF + "thread_num=2", CONF + "ir_optim=True",
                          CONF + "device_type=0", CONF + "precision=fp32"]
     assert case.settings == {"devices": "", "use_mkldnn": "True", "thread_num": "2"}
     assert case.precision == "fp32"
@@ -42,7 +43,8 @@ def test_alexnet_gpu_opts():
     assert cases["gpu_usetrt_False_precision_fp32"].opts == [
         CONF + 'devices="0"', CONF + "device_type=1", CONF + "precision=fp32"]
     fp16 = cases["gpu_usetrt_True_precision_fp16"]
-    assert fp16.opts == [CONF + 'devices="0"', CONF + "device_type=2", CONF + "precision=fp16"]
+    # the TensorRT engine is built by an IR pass, so the case asks for IR optimisation too
+    assert fp16.opts == [CONF + 'devices="0"', CONF + "ir_optim=True", CONF + "device_type=2", CONF + "precision=fp16"]
     assert fp16.settings == {"devices": "0", "use_trt": "True", "precision": "fp16"}
     assert fp16.precision == "fp16"
     assert "gpu_usetrt_False_precision_fp16" not in cases  # TIPC: fp16 only with TensorRT, not a case
@@ -215,4 +217,6 @@ def test_gpu_options_of_every_dimension_follow_the_table_order():
     """The --opt list keeps one order whatever the table's: devices, the dimensions' options, then others."""
     cases = {c.name: c for c in alexnet_cases()}
     leaves = [o.split("=", 1)[0].rsplit(".", 1)[-1] for o in cases["cpu_usemkldnn_True_threads_1"].opts]
+    assert leaves == ["devices", "use_mkldnn", "thread_num", "ir_optim", "device_type", "precision"]
+    leaves = [o.split("=", 1)[0].rsplit(".", 1)[-1] for o in cases["cpu_usemkldnn_False_threads_1"].opts]
     assert leaves == ["devices", "use_mkldnn", "thread_num", "device_type", "precision"]

@@ -16,7 +16,7 @@ PROJECT_PYTHON = sys.executable
 
 
 def options(**overrides):
-    values = dict(http_port=None, rpc_port=None, ready_timeout=None, gpus="0", shard=None, output_dir="/tmp/out",
+    values = dict(http_port=None, rpc_port=None, ready_timeout=None, gpu="off", require_golden=False, golden_dir=None, shard=None, output_dir="/tmp/out",
                   run_id="r1", stop_grace=10.0, benchmark=False, benchmark_cases="")
     values.update(overrides)
     return SimpleNamespace(**values)
@@ -132,3 +132,30 @@ def test_tricky_values_reach_the_service_command_unchanged(tmp_path, config_path
     assert argv[0] == tricky and argv[-1] == "op.alexnet.topk={}".format(tricky)
     assert argv[1:] == planned["configs"][0]["web_service_argv"] + ["--opt"] + planned["configs"][0]["cases"][0]["opts"]
     assert run_dir == str(tmp_path / "out" / "alexnet" / "serving_python" / "r1")
+
+
+@pytest.mark.parametrize("line, problem", [
+    ("--opt op.alexnet.local_service_conf.use_mkdnn:True",
+     "unknown key 'op.alexnet.local_service_conf.use_mkdnn': neither config.yml nor Paddle Serving's pipeline has "
+     "it (did you mean 'use_mkldnn'?)"),
+    ("--opt op.alexnet.local_servce_conf.mem_optim:True",
+     "unknown key 'op.alexnet.local_servce_conf': neither config.yml nor Paddle Serving's pipeline has it (did you "
+     "mean 'local_service_conf'?)"),
+    ("--opt op.alexnet.concurrency:two", "expected an integer, got 'two'"),
+    ("--opt dag.is_thread_op:maybe", "expected True or False, got 'maybe'"),
+])
+def test_every_fixed_opt_key_and_value_is_checked_against_config_yml_before_anything_runs(tmp_path, alexnet_model,
+                                                                                         line, problem):
+    config = write_config(tmp_path / "config.txt", alexnet_model, tmp_path / "c", extra=[line])
+    with pytest.raises(ConfigError) as caught:
+        build(config)
+    number = config.read_text().split("\n").index(line) + 1
+    key = line.rsplit(":", 1)[0]
+    assert str(caught.value).startswith("{}:{}: key '{}': --opt {}".format(config, number, key, key[len("--opt "):]))
+    assert str(caught.value).endswith(problem), str(caught.value)
+
+
+def test_quoted_values_are_read_as_the_scripts_eval_reads_them(tmp_path, alexnet_model):
+    config = write_config(tmp_path / "config.txt", alexnet_model, tmp_path / "c",
+                          extra=['--opt op.alexnet.concurrency:"2"'])
+    assert build(config)["cases"][0]["opts"][-1] == 'op.alexnet.concurrency="2"'

@@ -63,7 +63,7 @@ def test_create_starts_pending_and_skipped_with_reason(tmp_path):
     assert statuses(results) == {"cpu_t1": "pending", "cpu_t6_mkldnn": "pending", "gpu_fp32": "pending",
                                  "gpu_trt_fp16": "skipped"}
     assert results["cases"][3]["reason"] == "no TensorRT"
-    assert results["totals"] == {"passed": 0, "failed": 0, "skipped": 1, "not_run": 0, "pending": 3, "running": 0}
+    assert results["totals"] == {"passed": 0, "partial": 0, "failed": 0, "skipped": 1, "not_run": 0, "pending": 3, "running": 0}
     assert suite_counts(junit) == {"tests": 4, "failures": 0, "skipped": 1, "errors": 3}
 
 
@@ -84,7 +84,7 @@ def test_update_then_finish_gives_statuses_totals_and_exit(tmp_path):
                                  "gpu_trt_fp16": "skipped"}
     assert results["cases"][2]["reason"] == REASON_NOT_REACHED
     assert results["state"] == "finished" and results["finished"]
-    assert results["totals"] == {"passed": 1, "failed": 1, "skipped": 1, "not_run": 1, "pending": 0, "running": 0}
+    assert results["totals"] == {"passed": 1, "partial": 0, "failed": 1, "skipped": 1, "not_run": 1, "pending": 0, "running": 0}
     assert Report.load(tmp_path / "run").exit_status() == 1
 
 
@@ -360,7 +360,7 @@ def test_merge_three_shards_counts_everything_and_fails_on_a_failure(tmp_path):
                                    {"e": "passed"}])
     status, results, junit, text = run_merge([str(p / "results.json") for p in paths], tmp_path / "merged")
     assert status == 1
-    assert results["totals"] == {"passed": 3, "failed": 1, "skipped": 1, "not_run": 0, "pending": 0, "running": 0}
+    assert results["totals"] == {"passed": 3, "partial": 0, "failed": 1, "skipped": 1, "not_run": 0, "pending": 0, "running": 0}
     assert len(results["merged_from"]) == 3 and [r["shard"] for r in results["runs"]] == ["1/3", "2/3", "3/3"]
     assert {c["model_name"] for c in results["cases"]} == {"alexnet"}
     assert [c["name"] for c in results["cases"]] == ["a", "b", "c", "d", "e"]
@@ -522,3 +522,45 @@ def test_cli_errors_are_one_line_exit_2(tmp_path, args, message):
     assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr, result.stderr
     assert result.stderr.startswith("report: error: ") and message in result.stderr, result.stderr
     assert (run / "results.json").read_bytes() == before, "a refused command leaves the report alone"
+
+
+# --- partial cases and runs where nothing ran (issue 11) ------------------------------------------
+
+def test_a_partial_case_is_never_shown_as_passed(tmp_path):
+    report = new_report(tmp_path / "run")
+    report.update_case("cpu_t1", status="partial", reason="not checked: precision int8 requested, not checked: ...")
+    report.update_case("cpu_t6_mkldnn", status="passed")
+    report.update_case("gpu_fp32", status="passed")
+    report.finish()
+    results, junit = load_files(tmp_path / "run")
+    assert results["totals"]["partial"] == 1
+    summary = report.summary()
+    assert "PARTIAL" in summary and "alexnet: 2 passed, 1 partial, 0 failed, 1 skipped, 0 not run" in summary
+    skipped = junit_cases(junit)["cpu_t1"].find("skipped")
+    assert skipped.get("type") == "partial" and skipped.get("message").startswith("PARTIAL: not checked: precision")
+    assert suite_counts(junit)["skipped"] == 2
+    assert report.exit_status() == 0
+
+
+def test_a_run_where_nothing_ran_is_no_success_and_says_why(tmp_path):
+    report = new_report(tmp_path / "run", cases=[CASES[3]])
+    report.finish()
+    assert report.exit_status() == 1
+    assert report.summary().rstrip().endswith("alexnet: 0 passed, 0 failed, 1 skipped, 0 not run; "
+                                              "no case ran: 1 skipped (no TensorRT)")
+
+
+def test_a_merge_fails_only_when_nothing_ran_in_any_shard(tmp_path):
+    paths = make_shards(tmp_path, [{"a": "passed"}, {"b": "skip:no gpu"}])
+    status, results, _, text = run_merge(paths, tmp_path / "merged")
+    assert status == 0 and "alexnet [shard 2/2]: 0 passed, 0 failed, 1 skipped, 0 not run; no case ran" in text
+    idle = make_shards(tmp_path / "idle", [{"a": "skip:no gpu"}, {"b": "skip:no gpu"}])
+    status, _, _, text = run_merge(idle, tmp_path / "merged2")
+    assert status == 1 and "all (2 runs): 0 passed, 0 failed, 2 skipped, 0 not run; no case ran: 2 skipped" in text
+
+
+def test_one_shard_where_nothing_ran_says_so_but_leaves_the_verdict_to_the_merge(tmp_path):
+    report = new_report(tmp_path / "run", cases=[CASES[3]], shard="2/2")
+    report.finish()
+    assert report.exit_status() == 0
+    assert "no case ran: 1 skipped (no TensorRT)" in report.summary()

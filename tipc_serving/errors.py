@@ -64,11 +64,12 @@ def handle_termination():
 @contextlib.contextmanager
 def deferred_signals():
     """Hold SIGINT and SIGTERM until the block ends: a second Ctrl-C (or the harness's SIGTERM after
-    its SIGINT) must not cut a stop short and leave a service running. They are delivered after."""
+    its SIGINT) must not cut a stop short and leave a service running. They are delivered after.
+    Yields the mask from before, which a child started in the block must get back (a mask is inherited)."""
     held = {signal.SIGINT, signal.SIGTERM}
     previous = signal.pthread_sigmask(signal.SIG_BLOCK, held)
     try:
-        yield
+        yield previous
     finally:
         signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 

@@ -23,7 +23,7 @@ from tipc_serving.bench import stats  # noqa: E402
 from tipc_serving.model import images, postprocess, preprocess  # noqa: E402
 from tipc_serving.errors import UserError, cli  # noqa: E402
 from tipc_serving.model.inference import InferenceSettings, Predictor, model_files  # noqa: E402
-from tipc_serving.verdict.result_lines import ImageResult, format_line  # noqa: E402
+from tipc_serving.verdict.result_lines import ImageResult, format_line, format_prob  # noqa: E402
 
 
 def parse_args(argv):
@@ -58,26 +58,33 @@ def settings_from(args):
 
 
 def load_inputs(paths):
-    """(name, CHW array) for every readable image, ImageResults with the error for the rest, and the
-    sha256 of every image read (golden files compare only answers to the same bytes)."""
-    inputs, failures, hashes = [], [], {}
+    """(name, CHW array) for every readable image, ImageResults with the error for the rest, the sha256
+    of every image read (golden files compare only answers to the same bytes) and of every preprocessed
+    tensor (a golden file names a preprocessing drift as such)."""
+    inputs, failures, hashes, tensor_hashes = [], [], {}, {}
     for path in paths:
         try:
             data = images.read_image_bytes(path)
             hashes[path.name] = hashlib.sha256(data).hexdigest()
-            inputs.append((path.name, preprocess.preprocess_bytes(data)))
+            tensor = preprocess.preprocess_bytes(data)
+            tensor_hashes[path.name] = hashlib.sha256(tensor.tobytes()).hexdigest()
+            inputs.append((path.name, tensor))
         except (preprocess.ImageError, UserError) as err:
             failures.append(ImageResult(path.name, err_no=1, err_msg="{}: {}".format(path, err)))
-    return inputs, failures, hashes
+    return inputs, failures, hashes, tensor_hashes
 
 
 def classify(predictor, inputs, topk, batch_size):
+    """ImageResults with the top-k and the whole probability vector (the checker compares every served
+    class with its own reference probability)."""
     results = []
     for start in range(0, len(inputs), batch_size):
         chunk = inputs[start:start + batch_size]
         output = predictor.run([chw for _, chw in chunk])
-        for (name, _), (class_ids, probs) in zip(chunk, postprocess.classify_batch(output, topk)):
-            results.append(ImageResult(name, class_ids, probs))
+        for (name, _), row in zip(chunk, postprocess.rows(output)):
+            class_ids, probs = postprocess.topk(row, topk)
+            everything = [float(format_prob(p)) for p in postprocess.to_probabilities(row)]
+            results.append(ImageResult(name, class_ids, probs, all_probs=everything))
     return results
 
 
@@ -125,7 +132,7 @@ def main(argv=None):
     model_files(args.model_dir)
     paths = images.list_images(args.img_path)
     predictor = Predictor(args.model_dir, settings_from(args))
-    inputs, failures, hashes = load_inputs(paths)
+    inputs, failures, hashes, tensor_hashes = load_inputs(paths)
     results = classify(predictor, inputs, args.topk, args.batch_size) if inputs else []
     for result in results:
         print(format_line(result))
@@ -144,6 +151,7 @@ def main(argv=None):
             "topk": args.topk,
             "results": [r.as_dict() for r in results],
             "image_sha256": hashes,
+            "input_sha256": tensor_hashes,
             "errors": [{"image": f.image, "error": f.err_msg} for f in failures],
         }
         if report:

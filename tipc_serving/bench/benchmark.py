@@ -9,12 +9,12 @@ report says), after a warm-up. Figures are reported, never asserted.
 import json
 import os
 import platform
-import subprocess
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from ..model import postprocess, preprocess
+from ..service.process import gpu_memory_mb
 from . import load, stats
 
 TARGET_P50_RATIO = 1.05   # served p50 at concurrency 1 / direct batch-1 p50: at most
@@ -62,24 +62,6 @@ def run_until_stable(trial, rule):
 
 
 # ---------------------------------------------------------------- served
-
-def gpu_memory_mb(pgid):
-    """GPU memory used by the group's processes (nvidia-smi), or None without a GPU."""
-    try:
-        output = subprocess.run(["nvidia-smi", "--query-compute-apps=pid,used_memory", "--format=csv,noheader,nounits"],
-                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, timeout=10).stdout
-    except (OSError, subprocess.SubprocessError):
-        return None
-    total = 0.0
-    for line in output.splitlines():
-        try:
-            pid, used = (int(float(x)) for x in line.split(","))
-            if os.getpgid(pid) == pgid:
-                total += used
-        except (ValueError, ProcessLookupError):
-            continue
-    return total
-
 
 def served_sweep(url, pgid, payloads, concurrencies, rule, log=print):
     levels = []

@@ -1,9 +1,11 @@
 """One case: ports free, start the service in its own session, wait until ready, run the clients, check the
-service is still whole, stop its process group, judge the answers, record the result.
+service is still whole, stop its process group, read which settings took effect, judge the answers,
+record the result.
 
 The runner gathers facts (verdict.case_status.CaseFacts) and records what the verdict module decides
 from them. The service is stopped by `with Service(...)` on every way out: a failure, an exception,
-SIGINT or SIGTERM (chain/commands.py turns it into an exception).
+SIGINT or SIGTERM (errors.handle_termination turns it into an exception). Every failed case leaves at
+least one `Run failed with command` line that names its log, as nightly CI greps those lines.
 """
 import sys
 import time
@@ -11,15 +13,16 @@ import traceback
 
 from .. import REPO_ROOT
 from ..jsonfile import write_json
-from ..service.ports import busy_ports
 from ..service.lifecycle import Service
-from ..service.process import describe_exit_status
+from ..service.ports import busy_ports
+from ..service.process import describe_exit_status, gpu_memory_mb
 from ..service.readiness import NotReady
 from ..service.record import record_started
 from ..verdict.case_status import CaseFacts, ClientFacts, case_status
 from ..verdict.cli import check_document, result_text
+from ..verdict.evidence import judge_settings
 from ..verdict.inputs import InputError, load_reference, load_served
-from ..verdict.judge import CheckResult, compare
+from ..verdict.judge import CheckResult, compare, identical_answers
 from .commands import first_line_with, loopback_env, run_logged
 from .prepare import COMPARE_RESULTS
 
@@ -36,7 +39,9 @@ class CaseRun:
         self.facts = CaseFacts(server_log=str(self.dir / "server.log"))
         self.timings = {}
         self.checks = {}
+        self.failed_lines = 0
         self.started = time.monotonic()
+        self.status = None
 
     # -------------------------------------------------------------- the steps
 
@@ -44,11 +49,15 @@ class CaseRun:
         argv = [self.ctx.python(), *self.config["web_service_argv"]]
         return argv + (["--opt", *self.case["opts"]] if self.case["opts"] else [])
 
+    def status_line(self, ok, argv, log):
+        self.failed_lines += not ok
+        self.ctx.status_line(ok, argv, log)
+
     def start_service(self):
         env = loopback_env(SERVING_LOG_PATH=self.dir, SERVING_HOME=self.dir)
         service = Service(self.service_argv(), self.dir / "server.log", cwd=self.config["serving_dir"], env=env,
                           stop_grace=self.ctx.plan.get("stop_grace", 10.0))
-        record_started(self.ctx.started_groups_path, service.pid)
+        record_started(self.ctx.started_groups_path, service.pid, service.started)
         return service
 
     def wait_until_ready(self, service):
@@ -65,11 +74,11 @@ class CaseRun:
             ready_log.write_text(why + "\n")
             self.facts.not_ready = why
             self.timings["start_s"] = time.monotonic() - start
-            self.ctx.status_line(False, service.argv, self.facts.server_log)
+            self.status_line(False, service.argv, self.facts.server_log)
             return False
         ready_log.write_text("ready after {:.1f} s\n".format(seconds))
         self.timings["start_s"] = time.monotonic() - start
-        self.ctx.status_line(True, service.argv, self.facts.server_log)
+        self.status_line(True, service.argv, self.facts.server_log)
         self.ctx.progress("case {}: service ready in {:.1f}s (pid {})".format(self.name, self.timings["start_s"],
                                                                             service.pid))
         return True
@@ -82,10 +91,18 @@ class CaseRun:
             argv = [self.ctx.python(), *self.config[key]]
             log = self.dir / log_name
             returncode, seconds = run_logged(argv, log, self.config["serving_dir"])
-            self.ctx.status_line(returncode == 0, argv, log)
+            self.status_line(returncode == 0, argv, log)
             self.timings[timing] = seconds
             self.facts.clients.append(ClientFacts(label, returncode, first_line_with(log, "error")))
         self.timings.setdefault("rpc_client_s", 0.0)
+
+    def check_whole(self, service):
+        """The service is still whole after the clients; a GPU case also notes the GPU memory it holds."""
+        self.facts.broken = service.whole_problem()
+        if self.facts.broken:
+            self.status_line(False, service.argv, self.facts.server_log)
+        if self.case["requested"]["device"] == "gpu":
+            self.gpu_memory = gpu_memory_mb(service.pid)
 
     def wants_benchmark(self, benchmarked):
         wanted = self.ctx.plan.get("benchmark") or {}
@@ -109,7 +126,7 @@ class CaseRun:
         self.ctx.progress("case {}: benchmark (tools/benchmark.py, a few minutes)".format(self.name))
         log = self.dir / "benchmark.log"
         returncode, _ = run_logged(argv, log, REPO_ROOT)
-        self.ctx.status_line(returncode == 0, argv, log)
+        self.status_line(returncode == 0, argv, log)
         text = log.read_text(encoding="utf-8", errors="replace")
         if "| path" in text:
             print(text[text.index("| path"):], end="", flush=True)
@@ -117,11 +134,24 @@ class CaseRun:
         self.facts.benchmark_error = first_line_with(log, "error")
 
     def stop(self, service):
+        """Stop the group; a stop that fails, or leaves a port of the service held, fails the case."""
         start = time.monotonic()
-        report = service.stop()
+        problem = service.stop_problem((self.config["http_port"], self.config["rpc_port"]))
         self.timings["stop_s"] = time.monotonic() - start
         with open(str(self.dir / "stop.log"), "a", encoding="utf-8") as handle:
-            handle.write(report.describe() + "\n")
+            handle.write((problem or service.stop_report.describe()) + "\n")
+        if problem:
+            self.facts.stop_problem = problem
+            self.status_line(False, service.argv, self.dir / "stop.log")
+
+    def read_settings(self):
+        """What Paddle applied, from the service's log and Paddle Serving's own logs (verdict/evidence.py)."""
+        def text(path):
+            return path.read_text(encoding="utf-8", errors="replace") if path.is_file() else ""
+
+        pipeline_logs = "".join(text(path) for path in sorted((self.dir / "PipelineServingLogs").glob("pipeline.log*")))
+        self.facts.settings = judge_settings(self.case["requested"], text(self.dir / "server.log"), pipeline_logs,
+                                             getattr(self, "gpu_memory", None))
 
     def check_answers(self):
         """Each client's answers against the reference: check.json / check.log (check_rpc.* for gRPC)."""
@@ -144,16 +174,25 @@ class CaseRun:
             (self.dir / (stem + ".log")).write_text(text + "\n", encoding="utf-8")
             argv = [sys.executable, COMPARE_RESULTS, "--reference", reference_json, "--client-log", client_log,
                     "--atol", self.case["atol"], "--rtol", self.case["rtol"], "--json-out", out]
-            self.ctx.status_line(client.check.passed, argv, self.dir / (stem + ".log"))
+            self.status_line(client.check.passed, argv, self.dir / (stem + ".log"))
         self.timings["check_s"] = time.monotonic() - start
 
     def record(self):
+        """The verdict from the facts, into the report; a failed case that no command line marked failed
+        gets one, naming the service command and the log that says why."""
         status, reason = case_status(self.facts)
         self.timings["total_s"] = time.monotonic() - self.started
+        if status == "failed" and not self.failed_lines:
+            log = self.dir / "verdict.log"
+            log.write_text(reason + "\n", encoding="utf-8")
+            self.status_line(False, self.service_argv(), log)
         self.ctx.report.update_case(self.name, status=status, reason=reason,
                                     timings={k: round(v, 3) for k, v in self.timings.items()},
-                                    check=self.checks.get("HTTP"), rpc_check=self.checks.get("gRPC"))
-        self.ctx.progress("case {} {}{}".format(self.name, status.upper(), ": " + reason if reason else ""))
+                                    check=self.checks.get("HTTP"), rpc_check=self.checks.get("gRPC"),
+                                    effective={s.key: s.as_dict() for s in self.facts.settings})
+        if status != self.status:
+            self.ctx.progress("case {} {}{}".format(self.name, status.upper(), ": " + reason if reason else ""))
+        self.status = status
         return status
 
     # -------------------------------------------------------------- the whole case
@@ -165,41 +204,69 @@ class CaseRun:
             "server": self.dir / "server.log", "client": self.dir / "client.log",
             "pipeline": self.dir / "PipelineServingLogs"})
         self.ctx.progress("case {}: starting".format(self.name))
-        self.facts.busy_ports = busy_ports([self.config["http_port"], self.config["rpc_port"]])
-        if self.facts.busy_ports:
+        self.facts.refused = self.case.get("fail_reason")
+        self.facts.busy_ports = [] if self.facts.refused else busy_ports(
+            [self.config["http_port"], self.config["rpc_port"]])
+        if self.facts.refused or self.facts.busy_ports:
             return self.record(), False
         ran_benchmark = False
         with self.start_service() as service:
             if self.wait_until_ready(service):
                 self.run_clients()
-                self.facts.broken = service.whole_problem()
+                self.check_whole(service)
                 http_answered = self.facts.clients[0].exit_status == 0
                 if not self.facts.broken and http_answered and self.wants_benchmark(benchmarked):
                     self.run_benchmark(service)
                     ran_benchmark = True
             self.stop(service)
         if self.facts.not_ready is None:
+            self.read_settings()
             self.check_answers()
         return self.record(), ran_benchmark
 
+    def answers(self):
+        """The HTTP client's log, when the case ran its clients (for the twin check)."""
+        log = self.dir / "client.log"
+        return log if self.facts.clients and log.is_file() else None
+
+
+def check_twins(runs, ctx):
+    """A MKLDNN or TensorRT case whose answers are bit-identical to its baseline twin's (the same case with
+    the setting off) fails: the setting made no difference, so it very likely never ran."""
+    by_name = {run.name: run for run in runs}
+    for run in runs:
+        twin = by_name.get(run.case.get("twin") or "")
+        if run.status not in ("passed", "partial") or twin is None or not (run.answers() and twin.answers()):
+            continue
+        if identical_answers(load_served(run.answers()), load_served(twin.answers())):
+            run.facts.same_as_twin = ("answers bit-identical to {}'s: the setting made no difference, so it "
+                                      "probably never ran".format(twin.name))
+            run.record()
+
 
 def run_cases(ctx):
-    """Every case of the run's config, in plan order; 0 when none failed."""
+    """Every case of the run's config, in plan order, then the twin check; 0 when none failed."""
     benchmarked = False
-    failed = False
+    runs = []
     for case in ctx.config["cases"]:
         if case["skip_reason"]:
             ctx.progress("case {} SKIPPED: {}".format(case["name"], case["skip_reason"]))
             continue
+        run = CaseRun(ctx, case)
         try:
-            status, ran_benchmark = CaseRun(ctx, case).run(benchmarked)
+            _, ran_benchmark = run.run(benchmarked)
+            runs.append(run)
         except Exception as err:  # a harness bug must fail its case, never the rest of the run
             traceback.print_exc()
             reason = "harness error: {}: {}".format(type(err).__name__, err)
+            log = run.dir / "harness_error.log"
+            log.write_text(traceback.format_exc(), encoding="utf-8")
+            run.status_line(False, run.service_argv(), log)
             ctx.report.update_case(case["name"], status="failed", reason=reason)
             ctx.progress("case {} FAILED: {}".format(case["name"], reason))
-            status, ran_benchmark = "failed", False
+            ran_benchmark = False
         benchmarked = benchmarked or ran_benchmark
-        failed = failed or status != "passed"
+    check_twins(runs, ctx)
+    failed = any(run.status == "failed" for run in runs) or len(runs) < sum(1 for c in ctx.config["cases"]
+                                                                            if not c["skip_reason"])
     return 1 if failed else 0
-

@@ -43,20 +43,33 @@ def open_run(args):
     write_json(os.path.join(run_dir, PLAN_FILE), plan)
     ctx = RunContext(run_dir, plan)
     config = ctx.config
-    cases = [{"name": c["name"], "device": c["device"], "settings": c["settings"], "skip_reason": c["skip_reason"]}
-             for c in config["cases"]]
+    cases = [{"name": c["name"], "device": c["device"], "settings": c["settings"], "requested": c.get("requested"),
+              "skip_reason": c["skip_reason"]} for c in config["cases"]]
     ctx._report = Report.create(run_dir, ctx.model_name, config["config_path"], ctx.run_dir.name, plan.get("shard"),
                                 cases)
     open(str(ctx.status_log.path), "a").close()
     _link_latest(ctx.run_dir)
     ctx.report.record_step("bootstrap", "passed", args.bootstrap_seconds, args.bootstrap_python)
     ctx.report.record_step("network", args.network_status, 0, args.network_note)
+    stop_leftovers(ctx)
     ctx.progress("run {} in {}".format(ctx.run_dir.name, ctx.run_dir))
     ctx.progress(config["python_note"])
     return 0
 
 
 # Each command imports only what it uses: every one is a process of its own, and a warm run starts seven.
+
+def stop_leftovers(ctx):
+    """Stop the services of earlier runs whose harness was killed with SIGKILL (no trap ran), before any of
+    this run's services needs their ports; recorded as a step when there were any."""
+    from ..service.record import recover
+
+    stopped = recover(ctx.plan.get("stop_grace", 10.0))
+    for line in stopped:
+        ctx.progress("stopped a service left by an earlier run: " + line)
+    if stopped:
+        ctx.report.record_step("leftovers", "passed", 0, "stopped: " + "; ".join(stopped))
+
 
 def step(args):
     from .prepare import STEPS

@@ -8,7 +8,8 @@ from .. import REPO_ROOT
 from ..model.converted import conversion_problems
 from ..verdict import golden as golden_files
 from ..verdict.case_status import golden_step_status
-from ..verdict.inputs import load_export_info, load_reference, read_document
+from ..verdict.inputs import load_export_info
+from ..verdict.judge import CheckResult
 from ..verdict.cli import result_text
 from .commands import failure_reason, run_logged
 from .context import command_text
@@ -65,34 +66,36 @@ def reference(ctx):
 
 
 def golden(ctx):
-    """The fresh reference against the golden results kept in git, when they were made the same way."""
+    """The fresh reference against the golden results kept in git, when they were made the same way. A
+    skipped comparison is a visible step with its reason, and a failure with --require-golden."""
     start = time.monotonic()
     path = ctx.config["golden"]
     model_dir = ctx.config["model"]["dir"]
     export_info = "{}/export_info.json".format(model_dir)
     reference_json = ctx.run_dir / "reference.json"
     log = ctx.run_dir / "golden.log"
+    command = [sys.executable, COMPARE_RESULTS, "--reference", reference_json, "--golden", path,
+               "--export-info", export_info]
     if not Path(path).is_file():
-        ctx.report.record_step("golden", "skipped", 0, "no golden file {}".format(path))
-        return True
-    # A model brought along (--dirname at an existing inference model) has no export_info.json: the
-    # golden file describes tools/export_model.py's seeded export and says nothing about it.
-    if not Path(export_info).is_file():
-        why = "{} has no export_info.json (not made by tools/export_model.py): {} does not apply".format(model_dir, path)
-        ctx.report.record_step("golden", "skipped", 0, why)
-        ctx.progress("golden skipped: {}".format(why))
-        return True
-    check = golden_files.compare_golden(path, load_reference(reference_json), load_export_info(export_info),
-                                        image_hashes=read_document(reference_json).get("image_sha256"))
+        check = CheckResult.skip(0, 0, "no golden file {} (write one with {} --write-golden)".format(
+            path, COMPARE_RESULTS))
+    elif not Path(export_info).is_file():
+        # A model brought along (--dirname at an existing inference model) has no export_info.json: the
+        # golden file describes tools/export_model.py's seeded export and says nothing about it.
+        check = CheckResult.skip(0, 0, "{} has no export_info.json (not made by tools/export_model.py): {} does "
+                                       "not apply".format(model_dir, path))
+    else:
+        check = golden_files.compare_golden_file(path, reference_json, load_export_info(export_info))
     text = result_text(check, prefix="golden: ")
     if check.failed:
         text += "\ngolden: in the table, \"reference\" is the golden file and \"served\" the current reference"
+    status, first_line = golden_step_status(check), text.split("\n", 1)[0]
+    if status == "skipped" and ctx.plan.get("require_golden"):
+        status, first_line = "failed", "golden check required (--require-golden) but skipped: " + check.skip_reason
+        text = first_line + "\n" + text
     log.write_text(text + "\n", encoding="utf-8")
-    status = golden_step_status(check)
     if status != "skipped":
-        ctx.status_line(status == "passed", [sys.executable, COMPARE_RESULTS, "--reference", reference_json,
-                                             "--golden", path, "--export-info", export_info], log)
-    first_line = text.split("\n", 1)[0]
+        ctx.status_line(status == "passed", command, log)
     ctx.report.record_step("golden", status, round(time.monotonic() - start, 3), first_line, str(log))
     ctx.progress("golden {}: {}".format(status, first_line))
     return status != "failed"

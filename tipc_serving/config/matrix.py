@@ -24,7 +24,9 @@ from ..errors import ConfigError
 from ..service.pipeline_config import unquote
 
 SKIP_NO_GPU = "skipped: no GPU"
+SKIP_GPU_OFF = "skipped: no GPU (--gpu off)"
 SKIP_NO_TRT = "skipped: TensorRT not available"
+FAIL_NO_GPU = "no usable GPU here (nvidia-smi lists none), and --gpu on requires one"
 DEVICE_TYPE_CPU, DEVICE_TYPE_GPU, DEVICE_TYPE_TRT = 0, 1, 2  # Paddle Serving's local_service_conf.device_type
 SECTION = "local_service_conf"  # where the pipeline reads the matrix options: op.<name>.local_service_conf
 PRECISIONS = ("fp32", "fp16", "int8")
@@ -89,12 +91,15 @@ class Dimension:
 DIMENSIONS = (
     Dimension("devices", parse_devices, None, None, identity=lambda ids: "cpu" if ids is None else "gpu",
               repeat_hint="one CPU setting (null) and one GPU setting (e.g. \"0\")"),
-    Dimension("use_mkldnn", parse_bool, False, "cpu", "usemkldnn", options=lambda on: (("use_mkldnn", on),)),
+    # oneDNN and TensorRT take effect only with IR optimisation (Paddle ignores them silently without it)
+    Dimension("use_mkldnn", parse_bool, False, "cpu", "usemkldnn",
+              options=lambda on: (("use_mkldnn", on), ("ir_optim", True)) if on else (("use_mkldnn", on),)),
     Dimension("thread_num", parse_threads, None, "cpu", "threads",
               show=lambda threads: "default" if threads is None else str(threads),
               options=lambda threads: () if threads is None else (("thread_num", threads),)),
     Dimension("use_trt", parse_bool, False, "gpu", "usetrt",
-              options=lambda on: (("device_type", DEVICE_TYPE_TRT if on else DEVICE_TYPE_GPU),)),
+              options=lambda on: (("device_type", DEVICE_TYPE_TRT), ("ir_optim", True)) if on
+              else (("device_type", DEVICE_TYPE_GPU),)),
     Dimension("precision", parse_precision, "fp32", "gpu", "precision", options=lambda p: (("precision", p),)),
 )
 
@@ -114,7 +119,7 @@ DEVICE_OPTIONS = {
     "gpu": lambda ids: (("devices", '"{}"'.format(ids)),),
 }
 # The order of the options in a case's --opt list (the status lines show it); others follow as given.
-OPTION_ORDER = ("devices", "use_mkldnn", "thread_num", "device_type", "precision")
+OPTION_ORDER = ("devices", "use_mkldnn", "thread_num", "ir_optim", "device_type", "precision")
 
 
 @dataclass(frozen=True)
@@ -133,6 +138,11 @@ CONSTRAINTS = (
 )
 
 
+# A setting that must change the answers, and the baseline its case is compared with (its twin): answers
+# bit-identical to the twin's mean the setting never ran (verdict: chain/case.py check_twins).
+TWIN_BASELINES = {"use_mkldnn": {"use_mkldnn": False}, "use_trt": {"use_trt": False, "precision": "fp32"}}
+
+
 @dataclass
 class Case:
     """One service start: its stable name, the `--opt` options that make it, and why it is skipped."""
@@ -143,6 +153,8 @@ class Case:
     opts: List[str]                 # "dotted.key=value" for `web_service.py --opt`
     precision: str
     skip_reason: Optional[str] = None
+    fail_reason: Optional[str] = None  # a case that must fail without running (--gpu on without a GPU)
+    twin: Optional[str] = None         # the baseline case its answers must differ from (TWIN_BASELINES)
     model_name: str = ""            # the config's model_name: sharding sorts by it
     meanings: Dict[str, object] = field(default_factory=dict, repr=False)
 
@@ -160,12 +172,13 @@ def parse_values(key, raw_values):
 
 # --- expanding a config --------------------------------------------------------------------------
 
-def expand(config, gpu_available, trt_available, op_name=None):
+def expand(config, gpu_available, trt_available, op_name=None, gpu_mode="auto"):
     """The config's cases in file order (devices, then the inner dimensions in table order).
 
     op_name: the service op the case options address; defaults to the config's op.<name>. A config
     without op lines (TIPC's 13-line variant) can pass the op of config.yml, else its cases carry
-    only the fixed overrides and config.yml decides the device.
+    only the fixed overrides and config.yml decides the device. gpu_mode: auto skips GPU cases without a
+    GPU; on fails them (a GPU CI machine whose driver broke must not go green); off skips them.
     """
     op_name = op_name or config.op_name
     fixed = ["{}={}".format(o.key, o.values[0]) for o in config.fixed_overrides if o.values[0] is not None]
@@ -178,7 +191,11 @@ def expand(config, gpu_available, trt_available, op_name=None):
             _no_case_error(config, device)
         cases += device_cases
     for case in cases:
-        case.skip_reason = _skip_reason(case, gpu_available, trt_available)
+        case.twin = _twin(case, cases)
+        if case.device == "gpu" and not gpu_available and gpu_mode == "on":
+            case.fail_reason = FAIL_NO_GPU
+        else:
+            case.skip_reason = _skip_reason(case, gpu_available, trt_available, gpu_mode)
     return cases
 
 
@@ -210,6 +227,15 @@ def _case(model_name, device, ids, meanings, op_name, fixed):
                 meanings={"devices": ids, **meanings})
 
 
+def _twin(case, cases):
+    """The name of the case's baseline twin among cases, or None."""
+    for key, baseline in TWIN_BASELINES.items():
+        if case.meanings.get(key):
+            wanted = dict(case.meanings, **baseline)
+            return next((other.name for other in cases if other.meanings == wanted), None)
+    return None
+
+
 def _no_case_error(config, device):
     rule = next(rule for rule in CONSTRAINTS if rule.device == device)
     override = next((config.matrix_override(key) for key in rule.keys if config.matrix_override(key)), None)
@@ -217,10 +243,10 @@ def _no_case_error(config, device):
                       "no {} case: {}".format(device.upper(), rule.reason))
 
 
-def _skip_reason(case, gpu_available, trt_available):
+def _skip_reason(case, gpu_available, trt_available, gpu_mode="auto"):
     """Why this machine cannot run the case, or None."""
     if case.device == "gpu" and not gpu_available:
-        return SKIP_NO_GPU
+        return SKIP_GPU_OFF if gpu_mode == "off" else SKIP_NO_GPU
     if case.meanings.get("use_trt") and not trt_available:
         return SKIP_NO_TRT
     return None

@@ -1,8 +1,8 @@
 """From TIPC configs to a run plan: everything a run does, decided and checked before anything starts.
 
     python -m tipc_serving plan CONFIG... --output PLAN.json --output-dir DIR --run-id ID [--shard I/N]
-        [--http-port P] [--rpc-port P] [--ready-timeout S] [--stop-grace S] [--gpus auto|0|1]
-        [--benchmark] [--benchmark-cases A,B|all]
+        [--http-port P] [--rpc-port P] [--ready-timeout S] [--stop-grace S] [--gpu auto|on|off]
+        [--require-golden] [--golden-dir DIR] [--benchmark] [--benchmark-cases A,B|all]
 
 Prints the run folder of each config, one per line; the chain's commands (chain/cli.py) take one of
 them and read the plan from it. Paths resolve as in TIPC: conversion paths from the repo root, the
@@ -17,14 +17,14 @@ import sys
 from pathlib import Path
 
 from .. import REPO_ROOT
-from ..errors import ArgumentParser, UserError, cli
+from ..errors import ArgumentParser, ConfigError, UserError, cli
 from ..jsonfile import write_json
 from ..model import registry
 from ..model.inference import MODEL_FILENAME, PARAMS_FILENAME
 from ..service import pipeline_config
 from ..service.process import DEFAULT_STOP_GRACE
 from ..service.readiness import DEFAULT_READY_TIMEOUT
-from ..verdict import tolerance
+from ..verdict import evidence, tolerance
 from ..verdict.golden import golden_path
 from . import machine, matrix, tipc
 from .shard import parse_shard, shard
@@ -109,8 +109,38 @@ def service_context(config, options):
         raise config.error("web_service", "http_port and rpc_port are both {}".format(ports["http_port"]))
     ready_timeout = next((t for t in (options.ready_timeout, config.ready_timeout) if t is not None),
                          DEFAULT_READY_TIMEOUT)
-    return {"serving_dir": serving_dir, "op_name": config.op_name or pipeline_config.op_names(yml)[0],
+    op_name = config.op_name or pipeline_config.op_names(yml)[0]
+    _check_fixed_overrides(config, yml_path, op_name)
+    return {"serving_dir": serving_dir, "op_name": op_name,
             "web_service_config": str(yml_path.resolve()), "ready_timeout": float(ready_timeout), **ports}
+
+
+def _check_fixed_overrides(config, yml_path, op_name):
+    """Every fixed --opt key and value of the config is one the service's config.yml accepts, checked
+    before anything runs (a typo such as use_mkdnn would otherwise fail every case at its start)."""
+    service_config, _ = pipeline_config.effective(yml_path, op_name)
+    for override in config.fixed_overrides:
+        if override.values[0] is None:
+            continue
+        try:
+            pipeline_config.apply_override(service_config, "{}={}".format(override.key, override.values[0]))
+        except UserError as err:
+            raise ConfigError(config.path, override.line, override.written, str(err)) from None
+
+
+def requested_settings(config, context, case):
+    """What the case asks Paddle for (config.yml with the case's --opt), refused here when Paddle would
+    not honour it: a case must not pass for a setting that was never applied."""
+    conf, name = pipeline_config.effective(context["web_service_config"], context["op_name"], case.opts)
+    requested = evidence.requested_settings(conf["op"][name].get("local_service_conf") or {})
+    problem = evidence.settings_problem(requested)
+    if problem:
+        culprit = next((o for o in reversed(config.fixed_overrides) if o.leaf in ("ir_optim", "precision")), None) \
+            or next((config.matrix_override(key) for key in ("use_mkldnn", "use_trt", "precision")
+                     if config.matrix_override(key)), None)
+        raise ConfigError(config.path, culprit.line if culprit else None, culprit.written if culprit else None,
+                          "case {}: {}".format(case.name, problem))
+    return requested
 
 
 def _model_plan(config, convert_paths):
@@ -172,8 +202,9 @@ def plan_config(config, context, cases, project_python, options):
         # The ports are set once for all cases by web_service_argv, from the plan's choice.
         opts = [o for o in case.opts if not o.startswith(("http_port=", "rpc_port="))]
         plan_cases.append({"name": case.name, "device": case.device, "settings": case.settings,
+                           "requested": requested_settings(config, context, case),
                            "opts": opts, "precision": case.precision, "atol": tol.atol, "rtol": tol.rtol,
-                           "skip_reason": case.skip_reason})
+                           "skip_reason": case.skip_reason, "fail_reason": case.fail_reason, "twin": case.twin})
     return {
         "config_path": str(config.path),
         "model_name": config.model_name,
@@ -184,7 +215,7 @@ def plan_config(config, context, cases, project_python, options):
                     "serving_client": str(convert_paths["--serving_client"])},
         "reference_args": [str(REPO_ROOT / "tools" / "infer.py"), "--model-dir", model["dir"],
                            "--img-path", str(image_path)],
-        "golden": str(golden_path(config.model_name)),
+        "golden": str(golden_path(config.model_name, options.golden_dir)),
         "serving_dir": str(serving_dir),
         "web_service_argv": web_service_argv([config.web_service_script, *config.web_service_args], op_name,
                                              convert_paths["--serving_server"], http_port, rpc_port),
@@ -202,9 +233,9 @@ def plan_config(config, context, cases, project_python, options):
 def build(config_paths, options, project_python):
     parsed = [tipc.parse(path) for path in config_paths]
     contexts = [service_context(config, options) for config in parsed]
-    gpu = machine.gpu_available() if options.gpus == "auto" else options.gpus == "1"
+    gpu = options.gpu != "off" and machine.gpu_available()
     trt = gpu and machine.trt_available()
-    expanded = [(str(config.path), matrix.expand(config, gpu, trt, op_name=context["op_name"]))
+    expanded = [(str(config.path), matrix.expand(config, gpu, trt, op_name=context["op_name"], gpu_mode=options.gpu))
                 for config, context in zip(parsed, contexts)]
     shard_index, shard_count = parse_shard(options.shard) if options.shard else (1, 1)
     sharded = dict(shard(expanded, shard_index, shard_count))
@@ -215,7 +246,8 @@ def build(config_paths, options, project_python):
     if duplicates:
         raise UserError("several configs name model '{}': each model needs its own run".format(duplicates[0]))
     return {"schema": PLAN_SCHEMA, "shard": "{}/{}".format(shard_index, shard_count) if options.shard else None,
-            "gpu_available": gpu, "trt_available": trt, "stop_grace": options.stop_grace,
+            "gpu": options.gpu, "gpu_available": gpu, "trt_available": trt, "stop_grace": options.stop_grace,
+            "require_golden": options.require_golden,
             "benchmark": {"enabled": options.benchmark or bool(options.benchmark_cases),
                           "cases": options.benchmark_cases or ""},
             "configs": configs}
@@ -254,7 +286,10 @@ def parse_args(argv):
     parser.add_argument("--rpc-port", type=_port_argument)
     parser.add_argument("--ready-timeout", type=_seconds_argument)
     parser.add_argument("--stop-grace", type=_seconds_argument, default=DEFAULT_STOP_GRACE)
-    parser.add_argument("--gpus", choices=["auto", "0", "1"], default="auto")
+    parser.add_argument("--gpu", choices=["auto", "on", "off"], default="auto",
+                        help="GPU cases: run when a GPU is usable (auto), always, failing without one (on), never (off)")
+    parser.add_argument("--require-golden", action="store_true", help="a golden check that cannot be made fails")
+    parser.add_argument("--golden-dir", help="the folder of the golden files (default test_tipc/results)")
     parser.add_argument("--benchmark", action="store_true")
     parser.add_argument("--benchmark-cases", default="")
     parser.add_argument("--project-python", default=sys.executable)

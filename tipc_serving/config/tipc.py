@@ -65,6 +65,11 @@ class Override:
     def leaf(self):
         return self.key.rsplit(".", 1)[-1]
 
+    @property
+    def written(self):
+        """The key as the config file writes it, for messages."""
+        return "--opt " + self.key if self.opt_prefix else self.key
+
 
 @dataclass
 class TipcConfig:

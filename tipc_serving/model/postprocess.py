@@ -23,8 +23,12 @@ def topk(row, k=DEFAULT_TOPK):
     return [int(i) for i in order], [float(probs[i]) for i in order]
 
 
+def rows(output):
+    """Model output of shape (N, classes) (or one row) -> one row of class scores per image."""
+    output = np.asarray(output)
+    return output.reshape(output.shape[0], -1) if output.ndim > 1 else output.reshape(1, -1)
+
+
 def classify_batch(output, k=DEFAULT_TOPK):
     """Model output of shape (N, classes) -> list of (class_ids, probs), one per image."""
-    output = np.asarray(output)
-    rows = output.reshape(output.shape[0], -1) if output.ndim > 1 else output.reshape(1, -1)
-    return [topk(row, k) for row in rows]
+    return [topk(row, k) for row in rows(output)]

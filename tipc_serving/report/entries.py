@@ -74,15 +74,25 @@ def check_timing_key(key):
 
 def compute_totals(cases):
     """Count cases per status; every status key is always present so readers need no defaults."""
-    totals = {status: 0 for status in ("passed", "failed", "skipped", "not_run", "pending", "running")}
+    totals = {status: 0 for status in ("passed", "partial", "failed", "skipped", "not_run", "pending", "running")}
     for case in cases:
         totals[case["status"]] = totals.get(case["status"], 0) + 1
     return totals
 
 
+# Steps that are checks: skipped, a check did not happen, which every report shows (with its reason).
+CHECK_STEPS = ("golden",)
+
+
 def failed_steps(run):
     """The names of the run's failed steps: they fail the run even when every case passed."""
     return [step["name"] for step in run.get("steps", []) if step.get("status") == "failed"]
+
+
+def shown_steps(run):
+    """The steps every report lists beside the cases: failed ones, and checks that were skipped."""
+    return [step for step in run.get("steps", []) if step.get("status") == "failed"
+            or (step.get("status") == "skipped" and step.get("name") in CHECK_STEPS)]
 
 
 def normalize_cases(cases):
@@ -105,6 +115,8 @@ def normalize_cases(cases):
             "name": name,
             "device": check_choice(spec.get("device"), DEVICES, "case {!r}: device".format(name)),
             "settings": settings,
+            "requested": spec.get("requested"),  # what the case asks Paddle for; `effective` says what ran
+            "effective": {},
             "status": "skipped" if skip_reason else "pending",
             "reason": str(skip_reason),
             "timings": {},

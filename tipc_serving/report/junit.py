@@ -5,7 +5,7 @@ import xml.etree.ElementTree as ET
 
 from ..verdict.case_status import UNFINISHED
 from ..verdict.judge import CheckResult
-from .entries import case_seconds, one_line
+from .entries import case_seconds, one_line, shown_steps
 
 JUNIT = "junit.xml"
 SUITE_PREFIX = "serving_python."
@@ -50,12 +50,17 @@ def failure_details(case):
 
 
 def outcome_element(case):
-    """The child element for a case's status (None for passed): failure, skipped or error."""
+    """The child element for a case's status (None for passed): failure, skipped or error. A partial case
+    (it ran, but something in it could not be checked) is reported as skipped, so CI never shows it green."""
     status, reason = case["status"], case.get("reason") or ""
     if status == "passed":
         return None
     if status == "skipped":
         return ET.Element("skipped", message=xml_text(one_line(reason, MESSAGE_LIMIT)))
+    if status == "partial":
+        element = ET.Element("skipped", message=xml_text(one_line("PARTIAL: " + reason, MESSAGE_LIMIT)), type="partial")
+        element.text = xml_text(reason)
+        return element
     if status == "failed":
         element = ET.Element("failure", message=xml_text(one_line(reason or "failed", MESSAGE_LIMIT)),
                              type="failed")
@@ -81,15 +86,18 @@ def testcase_element(classname, name, seconds, outcome, logs=None):
 
 
 def step_element(classname, step):
-    """A failed step as a failing testcase 'step:<name>': a convert failure must be red in CI even
-    though no case failed (they were all not_run)."""
-    failure = ET.Element("failure", message=xml_text(one_line(step.get("reason") or "step failed", MESSAGE_LIMIT)),
-                         type="step_failed")
+    """A failed step as a failing testcase 'step:<name>' (a convert failure must be red in CI even though no
+    case failed: they were all not_run); a skipped check as a skipped one, so that it shows."""
+    reason = step.get("reason") or ("step failed" if step["status"] == "failed" else "skipped")
+    if step["status"] == "failed":
+        outcome = ET.Element("failure", message=xml_text(one_line(reason, MESSAGE_LIMIT)), type="step_failed")
+    else:
+        outcome = ET.Element("skipped", message=xml_text(one_line(reason, MESSAGE_LIMIT)))
     details = [step.get("reason") or ""]
     if step.get("log"):
         details.append("log: {}".format(step["log"]))
-    failure.text = xml_text("\n".join(line for line in details if line))
-    return testcase_element(classname, "step:" + step["name"], step.get("seconds"), failure)
+    outcome.text = xml_text("\n".join(line for line in details if line))
+    return testcase_element(classname, "step:" + step["name"], step.get("seconds"), outcome)
 
 
 def junit_timestamp(started):
@@ -120,14 +128,13 @@ def testsuite_element(run):
         seconds += case_seconds(case) or 0.0
         counts["tests"] += 1
         counts["failures"] += case["status"] == "failed"
-        counts["skipped"] += case["status"] == "skipped"
+        counts["skipped"] += case["status"] in ("skipped", "partial")
         counts["errors"] += case["status"] in ("not_run",) + UNFINISHED
-    for step in run.get("steps", []):
-        if step.get("status") == "failed":
-            suite.append(step_element(classname, step))
-            seconds += step.get("seconds") or 0.0
-            counts["tests"] += 1
-            counts["failures"] += 1
+    for step in shown_steps(run):
+        suite.append(step_element(classname, step))
+        seconds += step.get("seconds") or 0.0
+        counts["tests"] += 1
+        counts["failures" if step["status"] == "failed" else "skipped"] += 1
     suite.set("time", "{:.3f}".format(seconds))
     for key, value in counts.items():
         suite.set(key, str(value))

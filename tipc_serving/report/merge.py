@@ -5,7 +5,7 @@ import sys
 
 from ..config.shard import parse_shard
 from ..jsonfile import dump_json, write_atomic
-from ..verdict.case_status import run_exit_status
+from ..verdict.case_status import nothing_ran, run_exit_status
 from .entries import RESULTS, SCHEMA, ReportError, compute_totals, failed_steps, load_json, validate_results
 from .junit import JUNIT, junit_bytes
 from .table import format_table, print_text, run_rows, totals_line, totals_text
@@ -117,10 +117,11 @@ def merge(inputs, out_dir, stream=None):
     lines = [format_table(rows)] + [totals_line(run) for run in runs]
     all_steps = [run["model_name"] + ":" + step for run in runs for step in failed_steps(run)]
     lines.append(totals_text("all ({} runs)".format(len(runs)), merged["totals"], all_steps,
-                             [run.get("state") for run in runs]))
+                             [run.get("state") for run in runs], cases))
     lines += ["duplicate: {} case {} in {}".format(d["model_name"], d["case"], ", ".join(d["inputs"]))
               for d in duplicates]
     lines += ["missing shard: {} (no input has it)".format(shard) for shard in missing]
     print_text("\n".join(lines) + "\n", stream)
-    bad = any(run_exit_status(run) for run in runs) or duplicates or missing
+    bad = any(run_exit_status(run, some_case_must_run=False) for run in runs) or duplicates or missing \
+        or nothing_ran(cases)
     return 1 if bad else 0

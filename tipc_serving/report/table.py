@@ -1,12 +1,12 @@
 """The text table of a run (or a merge): one row per case and per failed step, then the totals lines."""
 import sys
 
-from ..verdict.case_status import UNFINISHED
-from .entries import case_seconds, compute_totals, failed_steps, one_line
+from ..verdict.case_status import UNFINISHED, nothing_ran
+from .entries import case_seconds, compute_totals, failed_steps, one_line, shown_steps
 
 TABLE_WIDTH = 100
-STATUS_LABELS = {"pending": "PENDING", "running": "RUNNING", "passed": "PASSED", "failed": "FAILED",
-                 "skipped": "SKIPPED", "not_run": "NOT RUN"}
+STATUS_LABELS = {"pending": "PENDING", "running": "RUNNING", "passed": "PASSED", "partial": "PARTIAL",
+                 "failed": "FAILED", "skipped": "SKIPPED", "not_run": "NOT RUN"}
 
 
 def format_diff(value):
@@ -27,12 +27,13 @@ def middle_cut(text, width):
 
 
 def run_rows(run, prefix=""):
-    """Table rows (name, status, seconds, diff, reason) for a run's cases and its failed steps."""
+    """Table rows (name, status, seconds, diff, reason) for a run's cases, its failed steps and its skipped
+    checks."""
     rows = [(prefix + case["name"], STATUS_LABELS.get(case["status"], case["status"].upper()),
              case_seconds(case), (case.get("check") or {}).get("max_abs_diff"), case.get("reason") or "")
             for case in run["cases"]]
-    rows.extend((prefix + "step:" + step["name"], "FAILED", step.get("seconds"), None, step.get("reason") or "")
-                for step in run.get("steps", []) if step.get("status") == "failed")
+    rows.extend((prefix + "step:" + step["name"], STATUS_LABELS[step["status"]], step.get("seconds"), None,
+                 step.get("reason") or "") for step in shown_steps(run))
     return rows
 
 
@@ -52,10 +53,13 @@ def format_table(rows):
     return "\n".join(lines)
 
 
-def totals_text(label, totals, steps=(), states=()):
-    """'alexnet: 4 passed, 0 failed, 3 skipped, 0 not run' plus whatever else needs attention."""
-    parts = ["{} passed".format(totals.get("passed", 0)), "{} failed".format(totals.get("failed", 0)),
-             "{} skipped".format(totals.get("skipped", 0)), "{} not run".format(totals.get("not_run", 0))]
+def totals_text(label, totals, steps=(), states=(), cases=()):
+    """'alexnet: 4 passed, 0 failed, 3 skipped, 0 not run' plus whatever else needs attention: partial
+    cases, failed steps, a run that did not finish, and a run in which no case ran."""
+    parts = ["{} passed".format(totals.get("passed", 0))]
+    parts += ["{} partial".format(totals["partial"])] if totals.get("partial") else []
+    parts += ["{} failed".format(totals.get("failed", 0)), "{} skipped".format(totals.get("skipped", 0)),
+              "{} not run".format(totals.get("not_run", 0))]
     parts += ["{} {}".format(totals[key], key) for key in UNFINISHED if totals.get(key)]
     text = "{}: {}".format(label, ", ".join(parts))
     if steps:
@@ -63,13 +67,14 @@ def totals_text(label, totals, steps=(), states=()):
     unfinished = sorted(set(states) - {"finished"})
     if unfinished:
         text += " (run {})".format("/".join("still running" if s == "running" else str(s) for s in unfinished))
-    return text
+    idle = nothing_ran(cases) if "running" not in states else None
+    return text + ("; " + idle if idle else "")
 
 
 def totals_line(run):
     """The totals line of one run, labelled with its model (and shard when sharded)."""
     label = run["model_name"] + (" [shard {}]".format(run["shard"]) if run.get("shard") else "")
-    return totals_text(label, compute_totals(run["cases"]), failed_steps(run), [run.get("state")])
+    return totals_text(label, compute_totals(run["cases"]), failed_steps(run), [run.get("state")], run["cases"])
 
 
 def print_text(text, stream=None):

@@ -1,18 +1,25 @@
 """One service's life: started in a session of its own, ready, still whole, stopped by its process group.
 
 - start: argv runs with start_new_session, so its main process leads a new process group that holds
-  everything it starts (op processes, the HTTP gateway), and nothing of ours.
+  everything it starts (op processes, the HTTP gateway), and nothing of ours. Its pid and start time
+  go into the machine's registry (record.py) until it is stopped.
 - ready: its gateway answers with a pipeline reply from a listener of its own group (readiness.py).
 - stop: by group (process.py), once, with SIGINT and SIGTERM held so that no signal cuts it short.
 
 `with Service(...) as service: service.wait_ready(...)` is the one start/ready/stop sequence, used by
 the case runner and the tests' fixtures alike; it stops the group on any exception or signal.
 """
+import signal
 import subprocess
+import time
 
 from ..errors import deferred_signals
-from .process import DEFAULT_STOP_GRACE, health_problem, stop_group, whole_problem
+from . import record
+from .ports import busy_ports
+from .process import DEFAULT_STOP_GRACE, health_problem, start_time, stop_group, whole_problem
 from .readiness import POLL_INTERVAL, wait_ready
+
+PORT_RELEASE_SECONDS = 2.0  # a port of a process just ended may take a moment to be free again
 
 
 class Service:
@@ -26,10 +33,15 @@ class Service:
         self.log_path = log_path
         self.stop_grace = stop_grace
         self.stop_report = None
-        with open(str(log_path), "ab") as log:
+        # No signal between the start and the registration: a started service is never unregistered. The
+        # service itself must not inherit the held signals, or it would ignore our SIGTERM.
+        with deferred_signals() as unheld, open(str(log_path), "ab") as log:
             self.process = subprocess.Popen(self.argv, cwd=None if cwd is None else str(cwd), env=env, stdout=log,
                                             stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                            start_new_session=True)
+                                            start_new_session=True,
+                                            preexec_fn=lambda: signal.pthread_sigmask(signal.SIG_SETMASK, unheld))
+            self.started = start_time(self.pid)
+            record.register(self.pid, self.started, self.argv, log_path)
 
     @property
     def pid(self):
@@ -38,14 +50,14 @@ class Service:
 
     def wait_ready(self, url, http_port, timeout, interval=None):
         """Seconds until the service answered (service/readiness.py), or NotReady saying why."""
-        return wait_ready(self.pid, url, http_port, timeout, self.log_path, interval or POLL_INTERVAL)
+        return wait_ready(self.pid, url, http_port, timeout, self.log_path, interval or POLL_INTERVAL, self.started)
 
     def problem(self, zombies_seen=None):
         """Why the service is not whole right now, or None (see health_problem)."""
-        return health_problem(self.pid, zombies_seen)
+        return health_problem(self.pid, zombies_seen, self.started)
 
     def whole_problem(self):
-        return whole_problem(self.pid)
+        return whole_problem(self.pid, self.started)
 
     def exit_status(self):
         """The main process's exit status once it ended (reaping it), else None."""
@@ -55,16 +67,41 @@ class Service:
         """Stop the group once; later calls return the first outcome."""
         if self.stop_report is None:
             with deferred_signals():
-                self.stop_report = stop_group(self.pid, self.stop_grace)
+                self.stop_report = stop_group(self.pid, self.stop_grace, self.started)
                 try:
                     self.process.wait(timeout=5)
                 except subprocess.TimeoutExpired:
                     pass
+                if self.stop_report.stopped:
+                    record.unregister(self.pid, self.started)
         return self.stop_report
+
+    def stop_problem(self, ports=()):
+        """Why the stop is not done, or None: the group would not die, or one of the service's ports is
+        still held (by a process that left the group, say)."""
+        if not self.stop().stopped:
+            return "stop failed: {}".format(self.stop_report.describe())
+        deadline = time.monotonic() + PORT_RELEASE_SECONDS
+        held = busy_ports(ports)
+        while held and time.monotonic() < deadline:
+            time.sleep(0.05)
+            held = busy_ports(ports)
+        if held:
+            return "stop incomplete: after {}, {}".format(self.stop_report.describe(), "; ".join(held))
+        return None
 
     def __enter__(self):
         return self
 
     def __exit__(self, *exc):
-        self.stop()
+        # A signal can arrive before stop() holds the next ones (Ctrl-C reaches the harness's trap too,
+        # which then sends SIGTERM): the stop is made all the same, and the signal goes on after it.
+        interrupted = None
+        while self.stop_report is None:
+            try:
+                self.stop()
+            except BaseException as err:
+                interrupted = err
+        if interrupted is not None:
+            raise interrupted
         return False

@@ -7,6 +7,7 @@ Values are read as YAML scalars, then take the type the key has in config.yml (s
 string "0" that Paddle Serving requires). A key that neither config.yml nor Paddle Serving's pipeline
 knows is an error: a typo must not silently do nothing.
 """
+import difflib
 from pathlib import Path
 
 import yaml
@@ -62,23 +63,32 @@ def rename_op(config, name):
     return config
 
 
-def _known(path_parts):
-    """Whether a dotted path names an option Paddle Serving's pipeline (or this project) reads."""
-    head, rest = path_parts[0], path_parts[1:]
-    if head not in KNOWN_TOP:
-        return False
-    if not rest:
-        return True
-    if head == "dag":
-        if rest[0] == "tracer":
-            return len(rest) == 1 or (len(rest) == 2 and rest[1] in KNOWN_TRACER)
-        return len(rest) == 1 and rest[0] in KNOWN_DAG
-    if head == "op" and len(rest) >= 2:
-        field, sub = rest[1], rest[2:]
-        if field == "local_service_conf":
-            return not sub or (len(sub) == 1 and sub[0] in KNOWN_LOCAL_SERVICE)
-        return not sub and field in KNOWN_OP
-    return head == "op" and len(rest) == 1
+def _known_names(prefix):
+    """The names Paddle Serving's pipeline (or this project's op) reads directly under a dotted prefix."""
+    if not prefix:
+        return KNOWN_TOP
+    if prefix == ["dag"]:
+        return KNOWN_DAG
+    if prefix == ["dag", "tracer"]:
+        return KNOWN_TRACER
+    if len(prefix) == 2 and prefix[0] == "op":
+        return KNOWN_OP
+    if len(prefix) == 3 and prefix[0] == "op" and prefix[2] == "local_service_conf":
+        return KNOWN_LOCAL_SERVICE
+    return set()
+
+
+def _unknown_part(config, parts):
+    """(depth, did-you-mean) of the first part of a dotted key that neither config.yml nor Paddle
+    Serving's pipeline has, or None when every part is known. Op names are checked by the caller."""
+    node = config
+    for depth, part in enumerate(parts):
+        here = node if isinstance(node, dict) else {}
+        if part not in here and part not in _known_names(parts[:depth]) and not (depth == 1 and parts[0] == "op"):
+            close = difflib.get_close_matches(part, sorted(set(here) | set(_known_names(parts[:depth]))), n=1)
+            return depth, " (did you mean '{}'?)".format(close[0]) if close else ""
+        node = here.get(part)
+    return None
 
 
 def parse_scalar(raw):
@@ -109,6 +119,10 @@ def coerce(key, raw, existing):
         if value is None:  # null: not set, which for a string option is ""
             return ""
         return value if isinstance(value, str) else unquote(raw)
+    if isinstance(value, str) and unquote(raw) != raw.strip():
+        # Shell quotes, as TIPC configs write them ("1"): their scripts' eval removes them before Python
+        # sees the value, so a quoted number is a number here too.
+        value = parse_scalar(unquote(raw))
     is_number = isinstance(value, (int, float)) and not isinstance(value, bool)
     if isinstance(existing, int):
         if is_number and float(value).is_integer():
@@ -135,6 +149,11 @@ def apply_override(config, option):
     if parts[0] == "op" and len(parts) >= 2 and parts[1] not in config["op"]:
         raise UserError("--opt {}: no op '{}' in the config (ops: {}); pass --name {} to rename it".format(
             key, parts[1], ", ".join(op_names(config)), parts[1]))
+    unknown = _unknown_part(config, parts)
+    if unknown is not None:
+        depth, suggestion = unknown
+        raise UserError("--opt {}: unknown key '{}': neither config.yml nor Paddle Serving's pipeline has it{}".format(
+            key, ".".join(parts[:depth + 1]), suggestion))
     node = config
     for depth, part in enumerate(parts[:-1]):
         child = node.get(part)
@@ -144,8 +163,6 @@ def apply_override(config, option):
             raise UserError("--opt {}: '{}' is a value, not a section".format(key, ".".join(parts[:depth + 1])))
         node = child
     leaf = parts[-1]
-    if leaf not in node and not _known(parts):
-        raise UserError("--opt {}: unknown key: neither config.yml nor Paddle Serving's pipeline has it".format(key))
     if isinstance(node.get(leaf), dict):
         raise UserError("--opt {}: '{}' is a section, not a value".format(key, key))
     node[leaf] = coerce(key, raw, node.get(leaf))

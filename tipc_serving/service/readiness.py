@@ -31,24 +31,30 @@ def probe(url, timeout=2.0):
     return reply if isinstance(reply, dict) and "err_no" in reply else None
 
 
-def wait_ready(pid, url, http_port, timeout=DEFAULT_READY_TIMEOUT, log_path=None, interval=POLL_INTERVAL):
-    """Return seconds until ready, or raise NotReady naming the cause and the log to read."""
+def wait_ready(pid, url, http_port, timeout=DEFAULT_READY_TIMEOUT, log_path=None, interval=POLL_INTERVAL,
+               started=None):
+    """Return seconds until ready, or raise NotReady naming the cause and the log to read. The answer counts
+    only when the port's listener is positively in the service's group: one whose owner cannot be seen
+    is not taken for ours."""
     start = time.monotonic()
     see_log = " (see {})".format(log_path) if log_path else ""
-    foreign_answer = False
+    answered_by = None  # "outside": a process outside the group answered; "unseen": its owner cannot be seen
     zombies_seen = {}
     while True:
-        problem = health_problem(pid, zombies_seen)
+        problem = health_problem(pid, zombies_seen, started)
         if problem:
             raise NotReady("{} before it was ready{}".format(problem, see_log))
         if probe(url) is not None:
-            if listener_in_group(http_port, pid) is not False:
+            owner = listener_in_group(http_port, pid)
+            if owner:
                 return time.monotonic() - start
-            foreign_answer = True
-        elapsed = time.monotonic() - start
-        if elapsed >= timeout:
-            if foreign_answer:
+            answered_by = "outside" if owner is False else "unseen"
+        if time.monotonic() - start >= timeout:
+            if answered_by == "outside":
                 raise NotReady("port {} answers, but from a process outside service group {} (a leftover "
                                "service?){}".format(http_port, pid, see_log))
+            if answered_by == "unseen":
+                raise NotReady("port {} answers, but who listens on it cannot be seen, so it is not taken for "
+                               "service group {}{}".format(http_port, pid, see_log))
             raise NotReady("service did not answer on {} within {:.0f} s{}".format(url, timeout, see_log))
         time.sleep(interval)

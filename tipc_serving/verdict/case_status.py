@@ -1,13 +1,21 @@
 """Where pass/fail is decided: a case's status from its facts, a step's from its check, a run's exit status.
 
-The case runner (chain/case.py) gathers facts and records them; it decides nothing. A case passes only
-when its service became ready, every client exited 0, the service was still whole after the clients,
-and every client's answers matched the reference (verdict/judge.py).
+The case runner (chain/case.py) gathers facts and records them; it decides nothing. A case is
+
+    passed   its service became ready, every client exited 0, the service was still whole after them,
+             every setting it names is in effect (Paddle's own output says so, verdict/evidence.py),
+             every client's answers matched the reference (verdict/judge.py), and the service stopped;
+    partial  all of that, except that something could not be checked here: the reason says what and why
+             (never a plain PASS for something unchecked);
+    failed   anything else, with every reason found.
 """
 from dataclasses import dataclass, field
 from typing import List, Optional
 
-CASE_STATUSES = ("pending", "running", "passed", "failed", "skipped", "not_run")
+from .evidence import NOT_CHECKED, NOT_IN_EFFECT
+
+CASE_STATUSES = ("pending", "running", "passed", "partial", "failed", "skipped", "not_run")
+RAN = ("passed", "partial", "failed")
 UNFINISHED = ("pending", "running")
 STEP_STATUSES = ("passed", "failed", "skipped")
 
@@ -27,33 +35,55 @@ class CaseFacts:
     """What happened to one case, as the case runner saw it."""
 
     server_log: str = ""
+    refused: Optional[str] = None                         # the plan's reason this case fails unrun (--gpu on)
     busy_ports: List[str] = field(default_factory=list)   # holders of the ports, before anything started
     not_ready: Optional[str] = None                       # why the service never became ready
     clients: List[ClientFacts] = field(default_factory=list)
     broken: Optional[str] = None                          # the service was no longer whole after the clients
+    settings: List[object] = field(default_factory=list)  # verdict.evidence.Setting, requested vs effective
+    stop_problem: Optional[str] = None                    # the group would not die, or left a port held
+    same_as_twin: Optional[str] = None                    # answers bit-identical to the setting's baseline twin
     benchmark_exit: Optional[int] = None                  # tools/benchmark.py's exit status, when it ran
     benchmark_error: str = ""
 
 
-def case_status(facts):
-    """(status, reason) of a case from its facts."""
-    if facts.busy_ports:
-        return "failed", "{} (not touched; free it or pass --http-port/--rpc-port)".format("; ".join(facts.busy_ports))
-    if facts.not_ready is not None:
-        return "failed", "service not ready: {}".format(facts.not_ready)
+def _failures(facts):
     reasons = []
     if facts.broken:
         reasons.append("{} while the clients ran (see {})".format(facts.broken, facts.server_log))
     reasons += ["{} client exit status {}: {}".format(c.label, c.exit_status, c.error_line)
                 for c in facts.clients if c.exit_status != 0]
+    reasons += [s.describe() for s in facts.settings if s.status == NOT_IN_EFFECT]
     reasons += ["{} answers: {}".format(c.label, c.check.summary_line())
                 for c in facts.clients if c.check is not None and c.check.failed]
+    if facts.same_as_twin:
+        reasons.append(facts.same_as_twin)
+    if facts.stop_problem:
+        reasons.append(facts.stop_problem)
     if facts.benchmark_exit:
         reasons.append("benchmark: {}".format(facts.benchmark_error or "exit status {}".format(facts.benchmark_exit)))
+    return reasons
+
+
+def case_status(facts):
+    """(status, reason) of a case from its facts."""
+    if facts.refused:
+        return "failed", facts.refused
+    if facts.busy_ports:
+        return "failed", "{} (not touched; free it or pass --http-port/--rpc-port)".format("; ".join(facts.busy_ports))
+    if facts.not_ready is not None:
+        return "failed", "; ".join(["service not ready: {}".format(facts.not_ready)]
+                                   + ([facts.stop_problem] if facts.stop_problem else []))
+    reasons = _failures(facts)
     if reasons:
         return "failed", "; ".join(reasons)
-    first = next((c.check for c in facts.clients if c.check is not None), None)
-    return "passed", first.summary_line() if first is not None else ""
+    checks = [c.check for c in facts.clients if c.check is not None]
+    summary = checks[0].summary_line() if checks else ""
+    warnings = [check.discrimination_warning for check in checks[:1] if check.discrimination_warning]
+    unchecked = ["not checked: " + s.describe() for s in facts.settings if s.status == NOT_CHECKED]
+    if unchecked:
+        return "partial", "; ".join(unchecked + [summary] + warnings)
+    return "passed", "; ".join([summary] + warnings)
 
 
 def golden_step_status(check):
@@ -61,8 +91,27 @@ def golden_step_status(check):
     return {"skip": "skipped", "pass": "passed", "fail": "failed"}[check.status]
 
 
-def run_exit_status(run):
-    """0 only when no case failed or is unfinished/not run and no step failed; skipped is fine."""
+def nothing_ran(cases):
+    """Why no case of these ran ("no case ran: 3 skipped (skipped: no GPU)"), or None when one did."""
+    if any(case["status"] in RAN for case in cases):
+        return None
+    if not cases:
+        return "no case ran: there are no cases"
+    counts = {}
+    for case in cases:
+        counts[case["status"]] = counts.get(case["status"], 0) + 1
+    reasons = sorted({case.get("reason") or case["status"] for case in cases})
+    return "no case ran: {} ({})".format(", ".join("{} {}".format(n, status.replace("_", " "))
+                                                  for status, n in sorted(counts.items())), "; ".join(reasons))
+
+
+def run_exit_status(run, some_case_must_run=None):
+    """0 only when some case ran, none failed or is unfinished/not run, and no step failed; skipped is fine.
+    One shard of a run need not run a case (its cases may all be GPU ones on a CPU machine): the merge of
+    the shards must, as a whole. some_case_must_run defaults to: the run is not a shard."""
     bad = any(case["status"] in ("failed", "not_run") + UNFINISHED for case in run["cases"])
     failed_steps = any(step.get("status") == "failed" for step in run.get("steps", []))
-    return 1 if bad or failed_steps else 0
+    if some_case_must_run is None:
+        some_case_must_run = not run.get("shard")
+    idle = some_case_must_run and nothing_ran(run["cases"])
+    return 1 if bad or failed_steps or idle else 0

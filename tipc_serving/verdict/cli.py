@@ -17,7 +17,7 @@ Exit status: 0 pass, 1 a difference beyond tolerance, 2 a usage or input error.
 import argparse
 import math
 
-from ..errors import ArgumentParser, cli
+from ..errors import ArgumentParser, UserError, cli
 from ..jsonfile import write_json
 from . import golden as golden_files
 from .inputs import load_export_info, load_reference, load_served, read_document
@@ -48,10 +48,14 @@ def parse_args(argv):
     parser.add_argument("--json-out", help="write the results as JSON here (for the harness)")
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--golden", help="also compare the reference with this golden file")
-    mode.add_argument("--write-golden", help="(re)write this golden file from the reference, then exit 0")
+    mode.add_argument("--write-golden", help="write this golden file from the reference; an existing file that "
+                                             "differs is shown and kept unless --force")
+    parser.add_argument("--force", action="store_true", help="with --write-golden: overwrite a differing file")
     args = parser.parse_args(argv)
     if args.write_golden and (args.client_log or args.json_out):
         parser.error("--write-golden only writes the golden file; compare in a separate run")
+    if args.force and not args.write_golden:
+        parser.error("--force goes with --write-golden")
     if not (args.write_golden or args.client_log or args.golden):
         parser.error("give --client-log, --golden or --write-golden")
     return args
@@ -64,8 +68,22 @@ def result_text(result, prefix=""):
 
 
 def write_golden(args, export_info):
+    """Write the golden file; an existing one is first judged against the new reference, and one that
+    differs is kept unless --force: a golden file is the only net under the shared preprocessing."""
     images = len(load_reference(args.reference))  # checked here so errors name the file
-    path = golden_files.write_golden(read_document(args.reference), export_info, args.write_golden)
+    document = read_document(args.reference)
+    changes = golden_files.golden_changes(args.write_golden, document, export_info)
+    if changes is not None:
+        judged, changed = changes
+        if not changed:
+            print("golden file {} is unchanged".format(args.write_golden))
+            return 0
+        print(result_text(judged, prefix="existing golden file against this reference: "))
+        print("fields that would change: {}".format(", ".join(changed)))
+        if not args.force:
+            raise UserError("{} differs from this reference (shown above); pass --force to overwrite it".format(
+                args.write_golden))
+    path = golden_files.write_golden(document, export_info, args.write_golden)
     print("wrote golden file {} ({} images{})".format(
         path, images, "" if export_info else ", no export info: identity unchecked later"))
     return 0
@@ -93,8 +111,7 @@ def main(argv=None):
         print(result_text(served))
     golden = None
     if args.golden:
-        golden = golden_files.compare_golden(args.golden, reference, export_info, args.atol, args.rtol,
-                                             image_hashes=read_document(args.reference).get("image_sha256"))
+        golden = golden_files.compare_golden_file(args.golden, args.reference, export_info, args.atol, args.rtol)
         print(result_text(golden, prefix="golden: "))
         if golden.failed:
             print("golden: in the table, \"reference\" is the golden file and \"served\" the current reference")

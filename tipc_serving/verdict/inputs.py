@@ -55,7 +55,14 @@ def _result_from_entry(entry, where):
         raise InputError("{}: \"probs\" must be a list of numbers".format(where))
     if not class_ids or len(class_ids) != len(probs):
         raise InputError("{}: needs as many probs as class_ids, at least one".format(where))
-    return ImageResult(entry["image"], list(class_ids), [float(p) for p in probs])
+    everything = entry.get("probabilities", [])
+    if not isinstance(everything, list) or not all(_is_number(p) for p in everything):
+        raise InputError("{}: \"probabilities\" must be a list of numbers (one per class)".format(where))
+    if everything and max(class_ids) >= len(everything):
+        raise InputError("{}: \"probabilities\" has {} classes, but class_ids name class {}".format(
+            where, len(everything), max(class_ids)))
+    return ImageResult(entry["image"], list(class_ids), [float(p) for p in probs],
+                       all_probs=[float(p) for p in everything])
 
 
 def _error_from_entry(entry, where):

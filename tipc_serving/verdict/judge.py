@@ -21,10 +21,12 @@ from .result_lines import ImageResult, format_prob
 from .tolerance import DEFAULT_ATOL, DEFAULT_RTOL, Tolerance, abs_diff, rel_diff
 
 # Priority order: an image gets the first failing verdict of this list, else "tie" or "match".
-VERDICTS = ("match", "tie", "class_mismatch", "prob_mismatch", "topk_mismatch", "missing", "error", "unexpected")
+VERDICTS = ("match", "tie", "class_mismatch", "prob_mismatch", "topk_mismatch", "topk_short", "duplicate_mismatch",
+            "missing", "error", "unexpected")
 PASSING_VERDICTS = ("match", "tie")
 _VERDICT_BY_KIND = {"class": "class_mismatch", "prob": "prob_mismatch", "topk": "topk_mismatch",
-                    "cut": "topk_mismatch", "missing": "missing", "error": "error", "unexpected": "unexpected"}
+                    "cut": "topk_mismatch", "short": "topk_short", "duplicate": "duplicate_mismatch",
+                    "missing": "missing", "error": "error", "unexpected": "unexpected"}
 
 
 def _largest(values):
@@ -135,67 +137,99 @@ def _probabilities(result):
     return dict(zip(result.class_ids, result.probs))
 
 
-def _shared_probabilities(reference, served):
-    """(served, reference) probability of every class in both top-k lists: the compared numbers."""
-    served_probs = _probabilities(served)
-    return [(served_probs[c], p) for c, p in zip(reference.class_ids, reference.probs) if c in served_probs]
+def _reference_prob(reference, class_id):
+    """The reference's own probability of a class: from its whole vector where it has one (tools/infer.py
+    keeps it), else from its top-k; None when the class is beyond what the reference recorded."""
+    if reference.all_probs and 0 <= class_id < len(reference.all_probs):
+        return reference.all_probs[class_id]
+    return _probabilities(reference).get(class_id)
+
+
+def _compared_probabilities(reference, served):
+    """(served, reference) probability of every served class whose reference probability is known."""
+    pairs = [(p, _reference_prob(reference, c)) for c, p in zip(served.class_ids, served.probs)]
+    return [(s, r) for s, r in pairs if r is not None]
+
+
+def _short_difference(reference, served):
+    """A served top-k cut shorter than the reference's: the classes it left out are unchecked, so it fails."""
+    depth = len(reference.class_ids)
+    if len(served.class_ids) >= depth:
+        return None
+    return Difference("short", "top-{}".format(depth), "{} classes".format(depth),
+                      "{} classes".format(len(served.class_ids)),
+                      note="the served answer lists fewer classes than the reference's top-{}".format(depth))
 
 
 def _class_difference(reference, served, tol):
-    """None when the top-1 classes agree; else a tie (the reference rates both within tolerance) or a failure."""
+    """None when the top-1 classes agree; else a tie (the reference's own margin between the two classes is
+    within tolerance) or a failure."""
     if served.class_id == reference.class_id:
         return None
-    ref_probs = _probabilities(reference)
-    if served.class_id not in ref_probs:
+    own = _reference_prob(reference, served.class_id)
+    if own is None:
         return Difference("class", "class_id", reference.class_id, served.class_id,
-                          note="class {} is not in the reference top-{}".format(served.class_id, len(ref_probs)))
-    gap, allowed = abs_diff(ref_probs[served.class_id], reference.prob), tol.allowed(reference.prob)
-    tie = gap <= allowed
+                          note="class {} is not in the reference top-{}".format(served.class_id,
+                                                                                len(reference.class_ids)))
+    margin, allowed = abs_diff(own, reference.prob), tol.allowed(reference.prob)
+    tie = margin <= allowed
     note = "{}: reference prob {} for class {}, {} for class {}".format(
-        "tie" if tie else "not a tie", format_prob(reference.prob), reference.class_id,
-        format_prob(ref_probs[served.class_id]), served.class_id)
-    return Difference("class", "class_id", reference.class_id, served.class_id, gap, allowed, tie, note)
+        "tie" if tie else "not a tie", format_prob(reference.prob), reference.class_id, format_prob(own),
+        served.class_id)
+    return Difference("class", "class_id", reference.class_id, served.class_id, margin, allowed, tie, note)
 
 
 def _prob_differences(reference, served, tol):
-    """A failure for each class whose reference and served probabilities are not close."""
+    """A failure for each served class whose probability is not close to its own reference probability."""
     differences = []
-    served_probs = _probabilities(served)
-    for class_id, ref_prob in zip(reference.class_ids, reference.probs):
-        if class_id in served_probs and not tol.close(served_probs[class_id], ref_prob):
+    for class_id, served_prob in zip(served.class_ids, served.probs):
+        ref_prob = _reference_prob(reference, class_id)
+        if ref_prob is not None and not tol.close(served_prob, ref_prob):
             kind = "prob" if class_id == reference.class_id else "topk"
             label = "prob" if kind == "prob" else "topk prob"
-            differences.append(Difference(kind, "{} (class {})".format(label, class_id), ref_prob,
-                                          served_probs[class_id], abs_diff(served_probs[class_id], ref_prob),
-                                          tol.allowed(ref_prob)))
+            differences.append(Difference(kind, "{} (class {})".format(label, class_id), ref_prob, served_prob,
+                                          abs_diff(served_prob, ref_prob), tol.allowed(ref_prob)))
     return differences
 
 
-def _cut_difference(class_id, depth, absent_from, ref_prob, served_prob, tol):
-    """A class outside one side's top-k: a tie when its probability is within tolerance of that side's k-th."""
-    ok = tol.close(served_prob, ref_prob)
-    note = "class {} is not in the {} top-{}; compared with the {} {}{} prob: {}".format(
-        class_id, absent_from, depth, absent_from, depth, _ordinal_suffix(depth),
-        "tie at the cut" if ok else "beyond tolerance")
-    return Difference("cut", "top-{} (class {})".format(depth, class_id), ref_prob, served_prob,
-                      abs_diff(served_prob, ref_prob), tol.allowed(ref_prob), ok, note)
+def _cut_difference(class_id, depth, compared, kth, tol, note):
+    """A class on one side of the top-k cut only: a tie when `compared` is within tolerance of the k-th."""
+    ok = tol.close(compared, kth)
+    return Difference("cut", "top-{} (class {})".format(depth, class_id), kth, compared, abs_diff(compared, kth),
+                      tol.allowed(kth), ok, "{}: {}".format(note, "tie at the cut" if ok else "beyond tolerance"))
 
 
 def _cut_differences(reference, served, tol):
     """Classes in one top-k but not the other, over as many entries as both sides have.
 
+    A reference class the served top-k left out: its reference probability must be within tolerance of the
+    served k-th (it was ranked just below it). A served class from outside the reference's top-k: its own
+    reference probability must be within tolerance of the reference's k-th (it was just outside).
     At depth 1 the cut is the top-1 class, which _class_difference already judges.
     """
     depth = min(len(reference.class_ids), len(served.class_ids))
     if depth < 2:
         return []
     ref_top, served_top = reference.class_ids[:depth], served.class_ids[:depth]
-    ref_probs, served_probs = _probabilities(reference), _probabilities(served)
     ref_kth, served_kth = reference.probs[depth - 1], served.probs[depth - 1]
-    return ([_cut_difference(c, depth, "served", ref_probs[c], served_kth, tol)
-             for c in ref_top if c not in served_top]
-            + [_cut_difference(c, depth, "reference", ref_kth, served_probs[c], tol)
-               for c in served_top if c not in ref_top])
+    rank = "{}{}".format(depth, _ordinal_suffix(depth))
+    differences = [_cut_difference(c, depth, _reference_prob(reference, c), served_kth, tol,
+                                   "class {} is not in the served top-{}; its reference prob against the served {} "
+                                   "prob".format(c, depth, rank))
+                   for c in ref_top if c not in served_top]
+    for c in served_top:
+        if c in ref_top:
+            continue
+        own = _reference_prob(reference, c)
+        if own is None:
+            differences.append(Difference("cut", "top-{} (class {})".format(depth, c), "unknown",
+                                          _probabilities(served)[c], note="class {} is not in the reference top-{} "
+                                          "and the reference has no probability for it".format(c, depth)))
+        else:
+            differences.append(_cut_difference(c, depth, own, ref_kth, tol,
+                                               "class {} is not in the reference top-{}; its own reference prob "
+                                               "against the reference {} prob".format(c, depth, rank)))
+    return differences
 
 
 def _ordinal_suffix(number):
@@ -205,10 +239,10 @@ def _ordinal_suffix(number):
 
 
 def _compare_answers(image, reference, served, tol):
-    class_difference = _class_difference(reference, served, tol)
-    differences = ([class_difference] if class_difference else []) + _prob_differences(reference, served, tol) \
+    found = [_short_difference(reference, served), _class_difference(reference, served, tol)]
+    differences = [d for d in found if d] + _prob_differences(reference, served, tol) \
         + _cut_differences(reference, served, tol)
-    return _judged(image, differences, _shared_probabilities(reference, served))
+    return _judged(image, differences, _compared_probabilities(reference, served))
 
 
 def check_image(image, reference, served, tol):
@@ -243,6 +277,8 @@ class CheckResult:
     problems: List[str] = field(default_factory=list)  # failures not tied to one image
     notes: List[str] = field(default_factory=list)  # worth reading, not failures
     skip_reason: Optional[str] = None
+    # how many of the reference's images would fail a swapped top-1 at this tolerance (see discriminates)
+    discrimination: Optional[dict] = None
 
     @classmethod
     def skip(cls, atol, rtol, reason):
@@ -279,6 +315,15 @@ class CheckResult:
     @property
     def images_ok(self):
         return sum(entry.ok for entry in self.entries)
+
+    @property
+    def discrimination_warning(self):
+        """A warning when fewer than half of the images can tell a swapped top-1 from a right one."""
+        d = self.discrimination
+        if not d or not d["images"] or 2 * d["discriminating"] >= d["images"]:
+            return None
+        return ("warning: only {} of {} images can tell a swapped top-1 from a right one at this tolerance "
+                "(their reference's two best classes are closer than it)".format(d["discriminating"], d["images"]))
 
     @property
     def max_abs_diff(self):
@@ -318,13 +363,15 @@ class CheckResult:
             "max_abs_diff": json_safe(self.max_abs_diff), "max_rel_diff": json_safe(self.max_rel_diff),
             "problems": list(self.problems), "notes": list(self.notes), "summary": self.summary_line(),
             "entries": [entry.as_dict() for entry in self.entries],
+            "discrimination": self.discrimination,
         }
 
     @classmethod
     def from_dict(cls, data):
         """The CheckResult that as_dict() wrote (a check.json, or a case's check in results.json)."""
         return cls(_number(data["atol"]), _number(data["rtol"]), [ImageCheck.from_dict(e) for e in data.get("entries", [])],
-                   list(data.get("problems", [])), list(data.get("notes", [])), data.get("skip_reason"))
+                   list(data.get("problems", [])), list(data.get("notes", [])), data.get("skip_reason"),
+                   data.get("discrimination"))
 
 
 class ServedResults(list):
@@ -335,13 +382,54 @@ class ServedResults(list):
         self.problems = list(problems)
 
 
-def _latest_per_image(served):
-    """image -> its last result (a re-run appends), and how many lines each duplicated image had."""
-    latest, lines = {}, {}
+def _lines_per_image(served):
+    """image -> every result line for it, in log order (a client that re-sends an image repeats it)."""
+    lines = {}
     for result in served:
-        latest[result.image] = result
-        lines[result.image] = lines.get(result.image, 0) + 1
-    return latest, {image: n for image, n in lines.items() if n > 1}
+        lines.setdefault(result.image, []).append(result)
+    return lines
+
+
+def _worst(checks):
+    """The check with the most severe verdict (VERDICTS order); the first of equals."""
+    return max(checks, key=lambda check: VERDICTS.index(check.verdict))
+
+
+def _judge_lines(image, reference, answers, tol):
+    """Every line of an image is judged and the worst decides, so a wrong answer cannot hide behind a later
+    right one; lines that disagree with each other fail as such."""
+    if not answers:
+        return check_image(image, reference, None, tol)
+    checks = [check_image(image, reference, answer, tol) for answer in answers]
+    entry = _worst(checks)
+    if len(answers) > 1:
+        distinct = {(tuple(a.class_ids), tuple(a.probs), a.err_no) for a in answers}
+        if len(distinct) > 1:
+            entry.differences.append(Difference(
+                "duplicate", "result", "{} lines".format(len(answers)), "{} different answers".format(len(distinct)),
+                note="the served log answers this image {} times, differently".format(len(answers))))
+            entry.verdict = _verdict(entry.differences)
+        else:
+            entry.remarks.append("{} identical result lines in the served log".format(len(answers)))
+    return entry
+
+
+def identical_answers(first, second):
+    """Whether two served logs' answers are bit-identical (as printed): the same images, classes and
+    probabilities. Two settings that should compute differently (oneDNN, TensorRT) never are."""
+    def answers(results):
+        return sorted((r.image, tuple(r.class_ids), tuple(r.probs)) for r in results if not r.err_no)
+
+    return bool(answers(first)) and answers(first) == answers(second)
+
+
+def discriminates(reference, tol):
+    """Whether a swapped top-1 would fail for this image: the reference's margin between its two best
+    classes is beyond tolerance. Where it is not, a wrong top-1 passes as a tie, and the image proves little."""
+    if not _answered(reference):
+        return False
+    probs = sorted(reference.all_probs or reference.probs, reverse=True)
+    return len(probs) < 2 or abs_diff(probs[0], probs[1]) > tol.allowed(probs[0])
 
 
 def compare(reference: Dict[str, ImageResult], served: Iterable[ImageResult],
@@ -349,18 +437,20 @@ def compare(reference: Dict[str, ImageResult], served: Iterable[ImageResult],
     """Judge every reference image and every served image the reference lacks."""
     tol = Tolerance(atol, rtol)
     served = served if isinstance(served, ServedResults) else ServedResults(served)
-    latest, duplicates = _latest_per_image(served)
+    lines = _lines_per_image(served)
     result = CheckResult(atol, rtol, problems=list(served.problems))
     if not reference:
         result.problems.append("the reference has no images")
-    result.entries = [check_image(image, ref, latest.get(image), tol) for image, ref in reference.items()]
-    result.entries += [check_image(image, None, answer, tol) for image, answer in latest.items()
+    result.entries = [_judge_lines(image, ref, lines.get(image, []), tol) for image, ref in reference.items()]
+    result.entries += [_judge_lines(image, None, answers, tol) for image, answers in lines.items()
                        if image not in reference]
-    for entry in result.entries:
-        if entry.image in duplicates:
-            remark = "{} result lines in the served log; the last one was compared".format(duplicates[entry.image])
-            entry.remarks.append(remark)
-            result.notes.append("{}: {}".format(entry.image, remark))
+    result.notes += ["{}: {}".format(e.image, remark) for e in result.entries for remark in e.remarks
+                     if "result lines" in remark]
+    answered = [ref for ref in reference.values() if _answered(ref)]
+    result.discrimination = {"images": len(answered), "discriminating": sum(discriminates(r, tol) for r in answered),
+                             "per_image": {r.image: discriminates(r, tol) for r in answered}}
+    if result.discrimination_warning:
+        result.notes.append(result.discrimination_warning)
     return result
 
 

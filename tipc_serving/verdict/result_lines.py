@@ -22,6 +22,8 @@ class ImageResult:
     probs: List[float] = field(default_factory=list)
     err_no: int = 0
     err_msg: str = ""
+    # the whole probability vector, class id -> probability (the reference keeps it; result lines do not)
+    all_probs: List[float] = field(default_factory=list, repr=False)
 
     @property
     def class_id(self) -> Optional[int]:
@@ -35,13 +37,15 @@ class ImageResult:
         data = {"image": self.image, "class_ids": self.class_ids, "probs": self.probs}
         if self.err_no:
             data.update(err_no=self.err_no, err_msg=self.err_msg)
+        if self.all_probs:
+            data["probabilities"] = self.all_probs
         return data
 
     @classmethod
     def from_dict(cls, data):
         return cls(image=data["image"], class_ids=[int(c) for c in data.get("class_ids", [])],
                    probs=[float(p) for p in data.get("probs", [])], err_no=int(data.get("err_no", 0)),
-                   err_msg=data.get("err_msg", ""))
+                   err_msg=data.get("err_msg", ""), all_probs=[float(p) for p in data.get("probabilities", [])])
 
 
 def format_prob(prob):
