@@ -74,5 +74,28 @@ def alexnet_serving_server(alexnet_model, tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def alexnet_reference(alexnet_model, tmp_path_factory):
-    """tools/infer.py --output-json over images/ with the service's default settings."""
+    """tools/infer.py --output-json over images/: the plain fp32 reference every case is judged against."""
     return reference(alexnet_model, tmp_path_factory.mktemp("alexnet_reference") / "reference.json")
+
+
+def service_settings_flags():
+    """tools/infer.py's flags for the predictor settings of deploy/serving_python/config.yml's op."""
+    import yaml
+
+    conf = next(iter(yaml.safe_load((SERVING_DIR / "config.yml").read_text())["op"].values()))["local_service_conf"]
+    return (["--ir-optim"] * bool(conf.get("ir_optim")) + ["--use-mkldnn"] * bool(conf.get("use_mkldnn"))
+            + ["--cpu-threads", str(conf.get("thread_num", 2))])
+
+
+@pytest.fixture(scope="session")
+def alexnet_service_reference(alexnet_model, tmp_path_factory):
+    """The reference computed with the service's own default settings (IR optimisation and oneDNN): what the
+    service must answer bit for bit, up to float printing, when nothing on the wire loses anything."""
+    return reference(alexnet_model, tmp_path_factory.mktemp("alexnet_service_reference") / "reference.json",
+                     *service_settings_flags())
+
+
+@pytest.fixture(scope="session")
+def small_model(tmp_path_factory):
+    """MobileNetV3-Small exported with seed 0 (a few MB), for tests that only need a model to convert."""
+    return export_model(tmp_path_factory.mktemp("small_model") / "infer", model="mobilenet_v3_small")

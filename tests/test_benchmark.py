@@ -1,5 +1,5 @@
-"""The benchmark: statistics and the stability rule on synthetic latencies, then a tiny real run (issue 6).
-Figures are printed by the benchmark, never asserted here."""
+"""The benchmark: statistics and the stability rule on synthetic latencies, both baselines and both ratios, then
+a tiny real run (issues 6 and 13). Figures are printed by the benchmark, never asserted here."""
 import json
 import random
 
@@ -8,7 +8,8 @@ import pytest
 
 from conftest import IMAGES, PYTHON, REPO_ROOT, SERVING_DIR, run
 from servicekit import running_service
-from tipc_serving.bench import benchmark as bench, load, stats
+from tipc_serving.bench import benchmark as bench, load, stability, stats
+from tipc_serving.model.inference import InferenceSettings
 
 
 def synthetic_trial(qps, requests=10, latency=0.05):
@@ -39,12 +40,12 @@ def test_summarize_scales_seconds_to_milliseconds():
     ([0.0, 0.0, 0.0], False),            # nothing completed is not stable
 ])
 def test_stability_rule(throughputs, stable):
-    assert bench.is_stable(throughputs, windows=3, tolerance=0.10) is stable
+    assert stability.is_stable(throughputs, windows=3, tolerance=0.10) is stable
 
 
 def test_run_until_stable_stops_as_soon_as_three_trials_agree():
     rates = iter([50.0, 20.0, 30.0, 31.0, 30.5, 99.0])
-    level = bench.run_until_stable(lambda: synthetic_trial(next(rates)), bench.StabilityRule(max_trials=6))
+    level = stability.run_until_stable(lambda: synthetic_trial(next(rates)), stability.StabilityRule(max_trials=6))
     assert level["stable"] and level["trials"] == 5
     assert level["trial_qps"] == [50.0, 20.0, 30.0, 31.0, 30.5]
     assert level["requests"] == 30  # the last three trials only
@@ -53,40 +54,74 @@ def test_run_until_stable_stops_as_soon_as_three_trials_agree():
 
 def test_run_until_stable_reports_when_the_rule_is_not_met():
     rng = random.Random(3)
-    level = bench.run_until_stable(lambda: synthetic_trial(rng.choice([10.0, 20.0, 40.0])),
-                                   bench.StabilityRule(max_trials=4))
+    level = stability.run_until_stable(lambda: synthetic_trial(rng.choice([10.0, 20.0, 40.0])),
+                                   stability.StabilityRule(max_trials=4))
     assert level["trials"] == 4 and level["stable"] is False
     assert "NOT stable after 4 trials" in bench.describe_level("concurrency 1", level)
 
 
-def level(qps, p50, concurrency=None, batch_size=None, cpu_threads=2):
+def level(qps, p50, concurrency=None, protocol="http", batch_size=None, setting=None, proven=True):
     data = {"qps": qps, "latency_ms": {"p50": p50, "p90": p50 * 1.1, "p99": p50 * 1.3}, "errors": 0,
-            "stable": True, "trials": 3, "rss_mb_before": 1000.0, "rss_mb_after": 1001.0}
+            "stable": True, "trials": 3, "rss_mb_before": 1000.0, "rss_mb_after": 1001.0,
+            "client_cores": 0.3, "service_cores": 1.6}
     if concurrency is not None:
-        data["concurrency"] = concurrency
+        data.update(concurrency=concurrency, protocol=protocol)
     if batch_size is not None:
-        data.update(batch_size=batch_size, cpu_threads=cpu_threads)
+        setting = setting or bench.DirectSetting(False, False, 2)
+        data.update(batch_size=batch_size, setting=setting.__dict__, label=setting.label(), proven=proven)
     return data
 
 
-def test_ratios_use_concurrency_1_and_the_best_of_each_side():
-    served = [level(30.0, 32.0, concurrency=1), level(36.0, 55.0, concurrency=2)]
-    direct = [level(47.0, 21.0, batch_size=1), level(64.0, 120.0, batch_size=8)]
-    ratios = bench.ratios(served, direct)
-    assert ratios["p50_ratio_at_concurrency_1"] == pytest.approx(32.0 / 21.0)
-    assert ratios["qps_ratio"] == pytest.approx(36.0 / 64.0)
-    assert ratios["best_served_concurrency"] == 2 and ratios["best_direct_batch_size"] == 8
-    assert not ratios["p50_target_met"] and not ratios["qps_target_met"]
+PLAIN, FAST, FAST_ONE = bench.DirectSetting(False, False, 2), bench.DirectSetting(True, True, 2), \
+    bench.DirectSetting(True, True, 1)
+DIRECT = [level(47.0, 21.0, batch_size=1, setting=PLAIN), level(64.0, 120.0, batch_size=8, setting=PLAIN),
+          level(55.0, 18.0, batch_size=1, setting=FAST), level(130.0, 61.0, batch_size=8, setting=FAST),
+          # the fastest of all, but its settings were not proven in effect: never a baseline
+          level(500.0, 2.0, batch_size=8, setting=FAST_ONE, proven=False)]
+SERVED = [level(30.0, 32.0, concurrency=1), level(36.0, 55.0, concurrency=2),
+          level(40.0, 24.0, concurrency=1, protocol="grpc")]
+
+
+def test_ratios_give_the_overhead_and_the_distance_to_the_limit():
+    ratios = bench.ratios(SERVED, DIRECT)
+    assert ratios["direct_same_p50_ms"] == 21.0  # the service's own setting is measured first
+    assert ratios["overhead_p50_http"] == pytest.approx(32.0 / 21.0)
+    assert ratios["overhead_p50_grpc"] == pytest.approx(24.0 / 21.0)
+    assert ratios["direct_best_p50_ms"] == 18.0 and ratios["direct_best_p50_setting"] == "IR + oneDNN, 2 threads"
+    assert ratios["limit_p50_http"] == pytest.approx(32.0 / 18.0)
+    assert ratios["limit_p50_grpc"] == pytest.approx(24.0 / 18.0)
+    assert ratios["limit_throughput"] == pytest.approx(40.0 / 130.0)
+    assert ratios["served_best_qps_at"] == "grpc concurrency 1"
+    assert ratios["targets"]["overhead_p50_grpc"] == {"target": 1.15, "met": True}
+    assert ratios["targets"]["limit_p50_http"] == {"target": 1.5, "met": False}
+    assert ratios["targets"]["limit_throughput"]["met"] is False
+
+
+def test_direct_settings_start_with_the_services_and_never_ask_for_onednn_without_ir():
+    found = bench.direct_settings(InferenceSettings(cpu_threads=2), cores=2)
+    assert found[0] == bench.DirectSetting(False, False, 2)
+    assert all(s.ir_optim for s in found if s.use_mkldnn)
+    assert {(s.ir_optim, s.use_mkldnn) for s in found} == {(False, False), (True, False), (True, True)}
+    assert {s.cpu_threads for s in found} == {1, 2} and len(found) == len(set(found)) == 6
+
+
+def test_a_level_whose_load_generator_outworked_the_service_is_client_bound():
+    assert bench.is_client_bound(dict(level(1, 1, concurrency=1), client_cores=1.1, service_cores=0.9))
+    assert not bench.is_client_bound(level(1, 1, concurrency=1))
 
 
 def test_reports_are_written(tmp_path):
     document = {"title": "synthetic", "served": [level(30.0, 32.0, concurrency=c) for c in (1, 2, 4, 8)],
-                "direct": [level(47.0, 21.0, batch_size=1), level(64.0, 120.0, batch_size=8)]}
+                "direct": DIRECT}
     document["ratios"] = bench.ratios(document["served"], document["direct"])
     bench.write_reports(document, tmp_path)
     markdown = (tmp_path / "benchmark.md").read_text()
-    assert "| served (HTTP) | concurrency 8 |" in markdown and "**1.52**" in markdown and "not met" in markdown
-    assert json.loads((tmp_path / "benchmark.json").read_text())["ratios"]["qps_ratio"] == pytest.approx(30 / 64)
+    assert "| served (HTTP) | concurrency 8 |" in markdown and "| direct | IR + oneDNN, 2 threads, batch 8 |" in markdown
+    assert "serving overhead, HTTP p50 / direct same settings: **1.52**" in markdown
+    assert "distance to the limit, HTTP p50 / best direct p50: **1.78** (target <= 1.5: not met)" in markdown
+    assert "0.30 / 1.60" in markdown  # the cores of the load generator and of the service
+    ratios = json.loads((tmp_path / "benchmark.json").read_text())["ratios"]
+    assert ratios["limit_throughput"] == pytest.approx(30 / 130)
     assert (tmp_path / "benchmark.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
@@ -95,24 +130,38 @@ def benchmark_a_service(serving_server, model, reference_doc, tmp_path, images, 
     reference = tmp_path / "reference.json"
     reference.write_text(json.dumps(reference_doc))
     with running_service(serving_server, tmp_path / "service") as svc:
-        return run([PYTHON, REPO_ROOT / "tools" / "benchmark.py", "--url", svc.url, "--pgid", svc.process.pid,
-                    "--model-dir", model, "--images", images, "--out", tmp_path / "bench",
-                    "--config", SERVING_DIR / "config.yml", "--name", "alexnet", "--reference", reference, *sweep],
-                   timeout=600)
+        return run([PYTHON, REPO_ROOT / "tools" / "benchmark.py", "--url", svc.url, "--endpoint", svc.endpoint,
+                    "--pgid", svc.process.pid, "--model-dir", model, "--images", images, "--out", tmp_path / "bench",
+                    "--config", SERVING_DIR / "config.yml", "--name", "alexnet", "--reference", reference,
+                    "--server-log", svc.log_path, "--pipeline-log", svc.workdir / "PipelineServingLogs" / "pipeline.log",
+                    *sweep], timeout=900)
 
 
 @pytest.mark.e2e
 def test_tiny_benchmark_end_to_end(alexnet_model, alexnet_serving_server, alexnet_reference, tmp_path):
     result = benchmark_a_service(alexnet_serving_server, alexnet_model, alexnet_reference, tmp_path, IMAGES,
-                                 "--concurrency", "1,2", "--trial-requests", "4", "--max-trials", "2",
-                                 "--windows", "2", "--warmup", "1")
+                                 "--concurrency", "1,2", "--grpc-concurrency", "1", "--batches", "1,4",
+                                 "--trial-requests", "4", "--max-trials", "2", "--windows", "2", "--warmup", "1")
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     document = json.loads((tmp_path / "bench" / "benchmark.json").read_text())
-    assert [lvl["concurrency"] for lvl in document["served"]] == [1, 2]
+    assert [(lvl["protocol"], lvl["concurrency"]) for lvl in document["served"]] == [("http", 1), ("http", 2),
+                                                                                    ("grpc", 1)]
     assert all(lvl["errors"] == 0 and lvl["requests"] == 8 for lvl in document["served"])
-    assert document["direct"][0]["batch_size"] == 1 and document["direct"][0]["cpu_threads"] == 2
-    assert document["settings"]["cpu_threads"] == 2 and document["settings"]["ir_optim"] is False
-    assert "served/direct p50 at concurrency 1" in result.stdout
+    assert all(lvl["client_cores"] is not None and lvl["service_cores"] is not None for lvl in document["served"])
+    # both baselines: the service's own setting first, then every setting these cores offer, each proven
+    own = document["direct"][0]
+    defaults, _, _ = bench.service_settings(SERVING_DIR / "config.yml", "alexnet", [])
+    assert (own["batch_size"], own["setting"]) == (1, {"ir_optim": defaults.ir_optim, "use_mkldnn": defaults.use_mkldnn,
+                                                       "cpu_threads": defaults.cpu_threads})
+    assert {lvl["batch_size"] for lvl in document["direct"]} == {1, 4}
+    onednn = [lvl for lvl in document["direct"] if lvl["setting"]["use_mkldnn"]]
+    assert onednn and all(lvl["proven"] and lvl["effective"]["use_mkldnn"]["status"] == "in effect" for lvl in onednn)
+    assert document["settings"]["cpu_threads"] == 2
+    assert document["service_proven"] == "yes"
+    ratios = document["ratios"]
+    for key in ("overhead_p50_http", "overhead_p50_grpc", "limit_p50_http", "limit_p50_grpc", "limit_throughput"):
+        assert ratios[key] > 0, key
+    assert "serving overhead, HTTP p50" in result.stdout and "distance to the limit, best served img/s" in result.stdout
     assert (tmp_path / "bench" / "benchmark.png").exists()
 
 
@@ -122,7 +171,7 @@ def test_benchmark_counts_wrong_answers_as_errors(alexnet_model, alexnet_serving
     for entry in wrong["results"]:
         entry["class_ids"][0] += 1  # no served answer can match this reference
     result = benchmark_a_service(alexnet_serving_server, alexnet_model, wrong, tmp_path, IMAGES / "coffee.jpg",
-                                 "--concurrency", "1", "--trial-requests", "2", "--max-trials", "1",
-                                 "--windows", "1", "--warmup", "1")
+                                 "--concurrency", "1", "--grpc-concurrency", "1", "--batches", "1",
+                                 "--trial-requests", "2", "--max-trials", "1", "--windows", "1", "--warmup", "1")
     assert result.returncode == 1
     assert "served requests failed or answered wrongly" in result.stderr and "class" in result.stderr

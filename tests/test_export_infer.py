@@ -222,9 +222,10 @@ def test_reference_json(alexnet_reference, alexnet_model):
     assert doc["tool"] == "tools/infer.py"
     assert doc["model_dir"] == str(alexnet_model)
     assert doc["topk"] == 5
-    # Paddle Serving 0.9.0's local_service_conf defaults.
+    # Plain fp32 (Paddle Serving 0.9.0's local_service_conf defaults): the reference every case is judged by.
     assert doc["settings"] == {"use_gpu": False, "gpu_id": 0, "cpu_threads": 2, "use_mkldnn": False,
-                               "ir_optim": False, "mem_optim": True, "use_trt": False, "precision": "fp32"}
+                               "mkldnn_cache_capacity": 0, "ir_optim": False, "mem_optim": True, "use_trt": False,
+                               "precision": "fp32"}
     assert doc["errors"] == []
     assert "benchmark" not in doc
     assert [r["image"] for r in doc["results"]] == IMAGE_NAMES

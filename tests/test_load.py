@@ -13,7 +13,10 @@ pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 REQUESTS = 2000
 CONCURRENCY = 8
-WARMUP_REQUESTS = 100
+# Auto-batching (config.yml) runs batches of 1 to 8 requests, and oneDNN builds its kernels once per batch
+# shape: memory is flat only once every shape has run. Measured: RSS rose 9 % over the first 1,000 requests
+# after a warm-up of 100, then stayed within 0.1 % for 3,000 more.
+WARMUP_REQUESTS = 1000
 MAX_SECONDS = 900           # a bound, not an expectation: the load stops by itself
 MAX_RSS_GROWTH = 0.10
 

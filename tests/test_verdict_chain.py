@@ -44,11 +44,11 @@ def finished_run(run, code):
 
 # ---------------------------------------------------------------- settings proven in effect
 
-# A service script that drops the IR setting its case asks for: Paddle then ignores oneDNN, silently.
+# A service script that turns off the IR optimisation its case asks for: Paddle then ignores oneDNN, silently.
 DROPS_IR_OPTIM = '''\
 import runpy, sys
 real = {real!r}
-sys.argv = [real] + [arg for arg in sys.argv[1:] if not arg.endswith("ir_optim=True")]
+sys.argv = [real] + [arg.replace("ir_optim=True", "ir_optim=False") for arg in sys.argv[1:]]
 runpy.run_path(real, run_name="__main__")
 '''.format(real=str(SERVING_DIR / "web_service.py"))
 

@@ -6,22 +6,26 @@
         [--concurrency 1,2,4,8] [--reference REF.json]
 
 test_serving.sh --benchmark calls it while a case's service is up (PID is the service's process
-group). The direct side runs first, while the service is idle, with the predictor settings the
-service runs with (read from config.yml and the same --opt options web_service.py was given).
-Writes OUT_DIR/benchmark.json, benchmark.md and benchmark.png and prints the table and both ratios.
+group). The direct side runs first, while the service is idle: the predictor settings the service runs
+with (read from config.yml and the same --opt options web_service.py was given), then every setting
+these cores offer (tipc_serving/bench/benchmark.py), each in a process of its own whose Paddle output
+proves its settings. Then the service over HTTP (and gRPC with --endpoint). Writes OUT_DIR/benchmark.json,
+benchmark.md and benchmark.png and prints the table, the serving overhead and the distance to the limit.
 """
 import argparse
+import json
 import sys
+from dataclasses import asdict
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from tipc_serving.bench import benchmark as bench, load  # noqa: E402
-from tipc_serving.model import images  # noqa: E402
-from tipc_serving.service import pipeline_config  # noqa: E402
-from tipc_serving.service.process import is_alive  # noqa: E402
+from tipc_serving.bench.stability import StabilityRule  # noqa: E402
 from tipc_serving.errors import UserError, cli  # noqa: E402
-from tipc_serving.model.inference import InferenceSettings, model_files  # noqa: E402
+from tipc_serving.model import images  # noqa: E402
+from tipc_serving.model.inference import model_files  # noqa: E402
+from tipc_serving.service.process import is_alive  # noqa: E402
 
 SERVING_CONFIG = Path(__file__).resolve().parent.parent / "deploy" / "serving_python" / "config.yml"
 
@@ -29,6 +33,7 @@ SERVING_CONFIG = Path(__file__).resolve().parent.parent / "deploy" / "serving_py
 def parse_args(argv):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--url", required=True, help="the service's prediction URL")
+    parser.add_argument("--endpoint", help="the service's gRPC host:port: also measure over gRPC")
     parser.add_argument("--pgid", type=int, required=True, help="the service's process group (for its RSS)")
     parser.add_argument("--model-dir", required=True, help="the inference model the service was converted from")
     parser.add_argument("--images", required=True, help="an image file or folder")
@@ -38,70 +43,71 @@ def parse_args(argv):
     parser.add_argument("--opt", nargs="+", action="append", default=[], metavar="KEY=VALUE",
                         help="the --opt options the service was started with")
     parser.add_argument("--reference", help="tools/infer.py --output-json: check every served answer")
-    parser.add_argument("--concurrency", default="1,2,4,8", help="comma-separated levels (default 1,2,4,8)")
-    parser.add_argument("--trial-requests", type=int, default=bench.StabilityRule.trial_requests)
-    parser.add_argument("--trial-seconds", type=float, default=bench.StabilityRule.trial_seconds)
-    parser.add_argument("--max-trials", type=int, default=bench.StabilityRule.max_trials)
-    parser.add_argument("--windows", type=int, default=bench.StabilityRule.windows)
-    parser.add_argument("--tolerance", type=float, default=bench.StabilityRule.tolerance)
-    parser.add_argument("--warmup", type=int, default=bench.StabilityRule.warmup_requests)
+    parser.add_argument("--server-log", help="the service's log: the settings it proves go into the report")
+    parser.add_argument("--pipeline-log", action="append", default=[], help="Paddle Serving's pipeline.log")
+    parser.add_argument("--concurrency", default="1,2,4,8", help="HTTP levels (default 1,2,4,8)")
+    parser.add_argument("--grpc-concurrency", default="1,4", help="gRPC levels, with --endpoint (default 1,4)")
+    parser.add_argument("--batches", default=",".join(map(str, bench.BATCH_SIZES)), help="direct batch sizes")
+    parser.add_argument("--trial-requests", type=int, default=StabilityRule.trial_requests)
+    parser.add_argument("--trial-seconds", type=float, default=StabilityRule.trial_seconds)
+    parser.add_argument("--max-trials", type=int, default=StabilityRule.max_trials)
+    parser.add_argument("--windows", type=int, default=StabilityRule.windows)
+    parser.add_argument("--tolerance", type=float, default=StabilityRule.tolerance)
+    parser.add_argument("--warmup", type=int, default=StabilityRule.warmup_requests)
     parser.add_argument("--title", default="")
     args = parser.parse_args(argv)
     try:
         args.levels = [int(c) for c in args.concurrency.split(",")]
+        args.grpc_levels = [int(c) for c in args.grpc_concurrency.split(",")]
+        args.batches = [int(b) for b in args.batches.split(",")]
     except ValueError:
-        parser.error("--concurrency takes numbers separated by commas, e.g. 1,2,4,8")
-    if not args.levels or min(args.levels) < 1:
-        parser.error("--concurrency levels must be at least 1")
+        parser.error("--concurrency, --grpc-concurrency and --batches take numbers separated by commas, e.g. 1,2,4,8")
+    if min(args.levels + args.grpc_levels + args.batches or [0]) < 1:
+        parser.error("concurrency levels and batch sizes must be at least 1")
     if min(args.trial_requests, args.max_trials, args.windows) < 1 or args.windows > args.max_trials:
         parser.error("--trial-requests, --max-trials and --windows must be positive, windows <= max-trials")
     return args
 
 
-def settings_of_service(args):
-    """The predictor settings the service runs with, from the same config and options."""
-    config, name = pipeline_config.effective(args.config, args.name, [o for group in args.opt for o in group])
-    conf = config["op"][name].get("local_service_conf") or {}
-    devices = str(conf.get("devices", "") or "")
-    device_type = conf.get("device_type", -1)
-    use_gpu = device_type in (1, 2) or (device_type == -1 and devices != "")
-    return InferenceSettings(
-        use_gpu=use_gpu, gpu_id=int(devices.split(",")[0]) if use_gpu and devices else 0,
-        cpu_threads=int(conf.get("thread_num", 2)), use_mkldnn=bool(conf.get("use_mkldnn", False)),
-        ir_optim=bool(conf.get("ir_optim", False)), mem_optim=bool(conf.get("mem_optim", True)),
-        use_trt=device_type == 2, precision=str(conf.get("precision", "fp32"))), config["op"][name]
+def service_proven(evidence):
+    """'yes' when every setting of the service is in effect by its own logs, else which is not."""
+    missing = ["{} {}".format(s["key"], s["status"]) for s in evidence if s["status"] != "in effect"]
+    return "yes" if evidence and not missing else "no ({})".format(", ".join(missing) or "no logs")
 
 
 @cli("benchmark.py")
 def main(argv=None):
     args = parse_args(argv)
     model_files(args.model_dir)
-    settings, op_conf = settings_of_service(args)
+    settings, requested, op_conf = bench.service_settings(args.config, args.name,
+                                                          [o for group in args.opt for o in group])
     paths = images.list_images(args.images)
     encoded = [(p.name, images.read_image_bytes(p)) for p in paths]
     if not is_alive(args.pgid):
         raise UserError("no service process {} to benchmark".format(args.pgid))
-    rule = bench.StabilityRule(windows=args.windows, tolerance=args.tolerance, max_trials=args.max_trials,
-                               trial_requests=args.trial_requests, trial_seconds=args.trial_seconds,
-                               warmup_requests=args.warmup)
+    rule = StabilityRule(windows=args.windows, tolerance=args.tolerance, max_trials=args.max_trials,
+                         trial_requests=args.trial_requests, trial_seconds=args.trial_seconds,
+                         warmup_requests=args.warmup)
+    log = lambda line: print(line, flush=True)  # noqa: E731
     print("benchmark: {} images, settings {}, op concurrency {}".format(
         len(encoded), settings.as_dict(), op_conf.get("concurrency", 1)), flush=True)
 
-    direct = bench.direct_sweep(args.model_dir, settings, [data for _, data in encoded],
-                                bench.direct_variants(settings.cpu_threads), rule,
-                                log=lambda line: print(line, flush=True))
+    # The direct side first, while the service is idle.
+    direct = bench.measure_direct_all(settings, args.model_dir, args.images, rule, args.batches, log)
     expected = None
     if args.reference:
-        import json
-
         expected = load.expected_from_reference(json.loads(Path(args.reference).read_text()))
-    served = bench.served_sweep(args.url, args.pgid, load.payloads_from(encoded, expected), args.levels, rule,
-                                log=lambda line: print(line, flush=True))
+    targets = [("http", load.http_sender(args.url), args.levels)]
+    if args.endpoint:
+        targets.append(("grpc", load.grpc_sender(args.endpoint), args.grpc_levels))
+    served = bench.measure_served(targets, args.pgid, load.payloads_from(encoded, expected), rule, log)
+    evidence = bench.service_evidence(requested, args.server_log, args.pipeline_log)
     document = {
         "title": args.title or "{} served vs direct".format(args.name or "model"),
-        "url": args.url, "model_dir": str(args.model_dir), "images": len(encoded),
-        "settings": settings.as_dict(), "op_concurrency": op_conf.get("concurrency", 1),
-        "rule": bench.rule_dict(rule), "machine": bench.machine(),
+        "url": args.url, "endpoint": args.endpoint, "model_dir": str(args.model_dir), "images": len(encoded),
+        "settings": settings.as_dict(), "op": op_conf, "service_evidence": evidence,
+        "service_proven": service_proven(evidence) if args.server_log else "-",
+        "rule": asdict(rule), "machine": bench.machine(),
         "direct": direct, "served": served, "ratios": bench.ratios(served, direct),
     }
     out_dir = bench.write_reports(document, args.out)

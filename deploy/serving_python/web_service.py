@@ -14,6 +14,7 @@ message naming the key and what was wrong.
 import argparse
 import base64
 import binascii
+import logging
 import os
 import sys
 from pathlib import Path
@@ -149,6 +150,9 @@ def check_model(config, name):
 
 @cli("web_service.py")
 def main(argv=None):
+    # Paddle Serving sets its root logger to DEBUG, which builds dozens of records per request only for the
+    # INFO handlers to drop them; INFO keeps every line it writes (LocalPredictor's settings among them).
+    logging.getLogger().setLevel(logging.INFO)
     args = parse_args(argv)
     config, name = build_config(args)
     model = check_model(config, name)

@@ -1,157 +1,199 @@
-"""The served model against direct Paddle Inference, on the same cores, in the same run.
+"""The served model against direct Paddle Inference, on the same cores, in the same run: two baselines.
 
-Served: closed-loop HTTP load on 127.0.0.1 at a sweep of concurrencies. Direct: the same
-preprocessing, predictor settings and postprocessing in this process, batch 1 (the latency to beat)
-and the best throughput found over a few in-process variants. Every level runs in trials until the
-last `windows` trials agree on throughput within `tolerance` (or `max_trials` is spent, which the
-report says), after a warm-up. Figures are reported, never asserted.
+- direct, the service's settings: the same predictor settings, preprocessing and postprocessing as the
+  service, at batch 1 (and larger batches). Served against it is the **serving overhead**.
+- direct, at its best: every setting these cores offer (IR optimisation, oneDNN, threads, batch 1/4/8/16),
+  each proven in effect by Paddle's own output. Served against it is the **distance to the limit**.
+
+Served: closed-loop load over HTTP and gRPC at a sweep of concurrencies, every answer checked, with the
+CPU cores the load generator and the service used (on 2 cores the load generator competes with the
+service; a level where it used more than the service is marked client-bound). Every level runs in trials
+until the last `windows` agree on throughput (bench/stability.py). Figures are reported, never asserted.
 """
 import json
 import os
 import platform
-import time
-from dataclasses import asdict, dataclass
+import subprocess
+import sys
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
-from ..model import postprocess, preprocess
+from .. import REPO_ROOT
+from ..model.inference import InferenceSettings
+from ..service import pipeline_config
 from ..service.process import gpu_memory_mb
-from . import load, stats
+from ..verdict.evidence import IN_EFFECT, judge_settings, requested_settings
+from . import load
+from .stability import run_until_stable
 
-TARGET_P50_RATIO = 1.05   # served p50 at concurrency 1 / direct batch-1 p50: at most
-TARGET_QPS_RATIO = 0.95   # best served QPS / best direct QPS: at least
-
-
-@dataclass
-class StabilityRule:
-    windows: int = 3          # consecutive trials that must agree
-    tolerance: float = 0.10   # max/min throughput of those trials, minus 1
-    max_trials: int = 6
-    trial_requests: int = 60
-    trial_seconds: float = 10.0
-    warmup_requests: int = 8
+# The issue's targets (ratios in one run): served p50 at concurrency 1 / best direct p50 at batch 1,
+# best served img/s / best direct img/s, served p50 / direct p50 with the same settings.
+TARGETS = {"limit_p50_http": 1.5, "limit_p50_grpc": 1.25, "limit_throughput": 0.6, "overhead_p50_grpc": 1.15}
+BATCH_SIZES = (1, 4, 8, 16)
+CLIENT_BOUND = 1.0  # a level whose load generator used at least as many cores as the service is client-bound
 
 
-def is_stable(throughputs, windows, tolerance):
-    """True when the last `windows` throughputs agree within `tolerance` (max/min - 1)."""
-    if len(throughputs) < windows:
-        return False
-    last = throughputs[-windows:]
-    return min(last) > 0 and max(last) / min(last) - 1.0 <= tolerance
+@dataclass(frozen=True)
+class DirectSetting:
+    """A direct Paddle Inference setting to measure."""
+
+    ir_optim: bool
+    use_mkldnn: bool
+    cpu_threads: int
+
+    def label(self):
+        return "{}, {} thread{}".format("IR + oneDNN" if self.use_mkldnn else "IR" if self.ir_optim else "plain",
+                                        self.cpu_threads, "" if self.cpu_threads == 1 else "s")
 
 
-def run_until_stable(trial, rule):
-    """Call trial() -> LoadResult until stable or max_trials; summarise the last `windows` trials."""
-    trials = []
-    while len(trials) < rule.max_trials:
-        trials.append(trial())
-        if is_stable([t.qps for t in trials], rule.windows, rule.tolerance):
-            break
-    counted = trials[-rule.windows:]
-    samples = [s for t in counted for s in t.samples]
-    wall = sum(t.wall_seconds for t in counted)
-    return {
-        "stable": is_stable([t.qps for t in trials], rule.windows, rule.tolerance),
-        "trials": len(trials),
-        "trial_qps": [round(t.qps, 3) for t in trials],
-        "requests": len(samples),
-        "errors": sum(1 for s in samples if not s.ok),
-        "first_errors": sorted({s.problem for s in samples if not s.ok})[:5],
-        "qps": len(samples) / wall if wall > 0 else 0.0,
-        "latency_ms": stats.summarize([s.latency for s in samples], scale=1000.0),
-    }
+def service_settings(config_path, name, opts):
+    """The predictor settings a service runs with (its config.yml and --opt options), and its op's section."""
+    config, name = pipeline_config.effective(config_path, name, opts)
+    op = config["op"][name]
+    conf = op.get("local_service_conf") or {}
+    requested = requested_settings(conf)
+    gpu = requested["device"] == "gpu"
+    devices = str(conf.get("devices") or "")
+    settings = InferenceSettings(
+        use_gpu=gpu, gpu_id=int(devices.split(",")[0]) if gpu and devices.split(",")[0].isdigit() else 0,
+        cpu_threads=int(conf.get("thread_num", 2)), use_mkldnn=requested.get("use_mkldnn", False),
+        mkldnn_cache_capacity=int(conf.get("mkldnn_cache_capacity", 0) or 0), ir_optim=requested["ir_optim"],
+        mem_optim=bool(conf.get("mem_optim", True)), use_trt=requested.get("use_trt", False),
+        precision=requested.get("precision", "fp32"))
+    return settings, requested, op
 
 
-# ---------------------------------------------------------------- served
+def direct_settings(service, cores=None):
+    """The service's own setting first, then every combination worth trying on these cores (oneDNN only
+    with IR optimisation: Paddle ignores it otherwise)."""
+    cores = cores or os.cpu_count() or 1
+    own = DirectSetting(service.ir_optim, service.use_mkldnn, service.cpu_threads)
+    found = [own]
+    for threads in sorted({1, service.cpu_threads, cores}):
+        for ir_optim, use_mkldnn in ((False, False), (True, False), (True, True)):
+            setting = DirectSetting(ir_optim, use_mkldnn, threads)
+            if setting not in found:
+                found.append(setting)
+    return found
 
-def served_sweep(url, pgid, payloads, concurrencies, rule, log=print):
-    levels = []
-    for concurrency in concurrencies:
-        load.closed_loop(url, payloads, concurrency, max(rule.warmup_requests, concurrency * 2), rule.trial_seconds)
-        rss_before = load.group_rss_mb(pgid)
-        level = run_until_stable(lambda: load.closed_loop(url, payloads, concurrency, rule.trial_requests,
-                                                          rule.trial_seconds), rule)
-        level.update(concurrency=concurrency, rss_mb_before=rss_before, rss_mb_after=load.group_rss_mb(pgid),
-                     gpu_mb=gpu_memory_mb(pgid))
-        levels.append(level)
-        log("served  " + describe_level("concurrency {}".format(concurrency), level))
+
+def measure_direct(setting, base, model_dir, image_path, rule, batch_sizes=BATCH_SIZES, log=print):
+    """Measure a direct setting in a process of its own; its levels (one per batch size), each with the
+    settings Paddle's output proves (`effective`), and the process's CPU cores as the witness of its threads."""
+    settings = replace(base, ir_optim=setting.ir_optim, use_mkldnn=setting.use_mkldnn,
+                       cpu_threads=setting.cpu_threads)
+    command = [sys.executable, "-m", "tipc_serving.bench.direct", json.dumps(settings.as_dict()), str(model_dir),
+               str(image_path), ",".join(map(str, batch_sizes)), json.dumps(asdict(rule))]
+    done = subprocess.run(command, cwd=str(REPO_ROOT), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                          env=dict(os.environ, PYTHONPATH=str(REPO_ROOT)))
+    if done.returncode != 0:
+        raise RuntimeError("direct measurement of {} failed: {}".format(setting.label(), done.stderr[-500:]))
+    requested = {"device": "cpu", "ir_optim": setting.ir_optim, "use_mkldnn": setting.use_mkldnn,
+                 "thread_num": setting.cpu_threads}
+    # IR optimisation and oneDNN from Paddle's lines; the threads show in the cores the process kept busy
+    proven = {s.key: s.as_dict() for s in judge_settings(requested, done.stderr) if s.key in ("ir_optim", "use_mkldnn")}
+    levels = json.loads(done.stdout)
+    for level in levels:
+        level.update(setting=asdict(setting), label=setting.label(), effective=proven,
+                     proven=all(s["status"] == IN_EFFECT for s in proven.values()))
+        log("direct  " + describe_level("{} batch {}".format(setting.label(), level["batch_size"]), level))
     return levels
 
 
-# ---------------------------------------------------------------- direct
+def served_sweep(sender, protocol_name, pgid, payloads, concurrencies, rule, log=print):
+    levels = []
+    for concurrency in concurrencies:
+        load.closed_loop(sender, payloads, concurrency, max(rule.warmup_requests, concurrency * 2), rule.trial_seconds)
+        rss_before = load.group_rss_mb(pgid)
+        level = run_until_stable(lambda: load.closed_loop(sender, payloads, concurrency, rule.trial_requests,
+                                                          rule.trial_seconds, service_pgid=pgid), rule)
+        level.update(protocol=protocol_name, concurrency=concurrency, rss_mb_before=rss_before,
+                     rss_mb_after=load.group_rss_mb(pgid), gpu_mb=gpu_memory_mb(pgid),
+                     client_bound=is_client_bound(level))
+        levels.append(level)
+        log("served  " + describe_level("{} concurrency {}".format(protocol_name, concurrency), level))
+    return levels
 
-def direct_trial(predictor, encoded, batch_size, count, topk):
-    """Classify `count` images (cycling through `encoded`) in batches, one timed sample per batch."""
-    result = load.LoadResult(concurrency=1)
-    start = time.monotonic()
-    index = 0
-    while index < count:
-        chunk = [encoded[(index + i) % len(encoded)] for i in range(batch_size)]
-        sent = time.monotonic()
-        output = predictor.run([preprocess.preprocess_bytes(data) for data in chunk])
-        postprocess.classify_batch(output, topk)
-        result.samples.append(load.Sample(sent, time.monotonic() - sent, True))
-        index += batch_size
-    result.wall_seconds = time.monotonic() - start
+
+def is_client_bound(level):
+    client, service = level.get("client_cores"), level.get("service_cores")
+    return client is not None and service is not None and client >= CLIENT_BOUND * service
+
+
+def measure_direct_all(base, model_dir, image_path, rule, batch_sizes=BATCH_SIZES, log=print):
+    """Every direct setting worth trying, the service's own first (direct_settings)."""
+    return [level for setting in direct_settings(base)
+            for level in measure_direct(setting, base, model_dir, image_path, rule, batch_sizes, log)]
+
+
+def measure_served(targets, pgid, payloads, rule, log=print):
+    """targets: [(protocol name, sender factory, concurrencies)]; the levels of each, in turn."""
+    return [level for protocol_name, sender, concurrencies in targets
+            for level in served_sweep(sender, protocol_name, pgid, payloads, concurrencies, rule, log)]
+
+
+def service_evidence(requested, server_log, pipeline_logs):
+    """The service's settings as its own logs prove them (read after it served requests)."""
+    def text(path):
+        return Path(path).read_text(encoding="utf-8", errors="replace") if path and Path(path).is_file() else ""
+
+    return [s.as_dict() for s in judge_settings(requested, text(server_log), "".join(text(p) for p in pipeline_logs))]
+
+
+# ---------------------------------------------------------------- ratios
+
+def _at(levels, **where):
+    return next((level for level in levels if all(level.get(k) == v for k, v in where.items())), None)
+
+
+def ratios(served, direct, own_setting=None):
+    """Both baselines and both ratios. own_setting: the DirectSetting with the service's settings (default:
+    the first measured, as measure_direct_all measures the service's own first)."""
+    wanted = asdict(own_setting) if own_setting else direct[0]["setting"]
+    own = [level for level in direct if level["setting"] == wanted] or \
+        [level for level in direct if level["setting"] == direct[0]["setting"]]
+    own_b1 = _at(own, batch_size=1)
+    proven = [level for level in direct if level["proven"]] or direct
+    best_b1 = min((level for level in proven if level["batch_size"] == 1), key=lambda l: l["latency_ms"]["p50"])
+    best_direct = max(proven, key=lambda level: level["qps"])
+    best_served = max(served, key=lambda level: level["qps"])
+    result = {
+        "direct_same_p50_ms": own_b1["latency_ms"]["p50"],
+        "direct_best_p50_ms": best_b1["latency_ms"]["p50"], "direct_best_p50_setting": best_b1["label"],
+        "direct_best_qps": best_direct["qps"],
+        "direct_best_qps_setting": "{} batch {}".format(best_direct["label"], best_direct["batch_size"]),
+        "served_best_qps": best_served["qps"],
+        "served_best_qps_at": "{} concurrency {}".format(best_served["protocol"], best_served["concurrency"]),
+        "limit_throughput": best_served["qps"] / best_direct["qps"],
+    }
+    for protocol_name in ("http", "grpc"):
+        at_one = _at(served, protocol=protocol_name, concurrency=1)
+        if at_one:
+            p50 = at_one["latency_ms"]["p50"]
+            result["served_{}_p50_ms".format(protocol_name)] = p50
+            result["overhead_p50_{}".format(protocol_name)] = p50 / own_b1["latency_ms"]["p50"]
+            result["limit_p50_{}".format(protocol_name)] = p50 / best_b1["latency_ms"]["p50"]
+    result["targets"] = {key: {"target": value, "met": _met(key, result.get(key), value)}
+                         for key, value in TARGETS.items()}
     return result
 
 
-def direct_sweep(model_dir, settings, encoded, variants, rule, topk=postprocess.DEFAULT_TOPK, log=print):
-    """variants: (cpu_threads, batch_size) pairs; the first must be the service's threads at batch 1
-    (the latency reference); the others look for the best throughput these cores give in-process."""
-    from dataclasses import replace
-
-    from ..model.inference import Predictor
-
-    levels = []
-    predictors = {}
-    for cpu_threads, batch_size in variants:
-        if cpu_threads not in predictors:
-            predictors[cpu_threads] = Predictor(model_dir, replace(settings, cpu_threads=cpu_threads))
-        predictor = predictors[cpu_threads]
-        direct_trial(predictor, encoded, batch_size, rule.warmup_requests, topk)
-        level = run_until_stable(lambda: direct_trial(predictor, encoded, batch_size, rule.trial_requests, topk), rule)
-        level["qps"] *= batch_size  # images per second; latency stays per batch
-        level.update(batch_size=batch_size, cpu_threads=cpu_threads)
-        levels.append(level)
-        log("direct  " + describe_level("batch {} x{}t".format(batch_size, cpu_threads), level))
-    return levels
-
-
-def direct_variants(service_threads, cores=None):
-    """The service's setting at batch 1, then larger batches, then every core at batch 1."""
-    cores = cores or os.cpu_count() or 1
-    variants = [(service_threads, 1), (service_threads, 4), (service_threads, 8)]
-    if cores != service_threads:
-        variants.append((cores, 1))
-    return variants
+def _met(key, value, target):
+    if value is None:
+        return None
+    return value >= target if key == "limit_throughput" else value <= target
 
 
 # ---------------------------------------------------------------- report
 
 def describe_level(label, level):
     latency = level["latency_ms"]
-    return "{:<14} {:7.1f} img/s  p50 {:7.1f} ms  p90 {:7.1f} ms  p99 {:7.1f} ms  errors {}  {}".format(
-        label, level["qps"], latency["p50"], latency["p90"], latency["p99"], level["errors"],
-        "stable" if level["stable"] else "NOT stable after {} trials".format(level["trials"]))
-
-
-def ratios(served, direct):
-    batch1 = direct[0]  # the service's own threads, batch 1
-    at_one = next((level for level in served if level["concurrency"] == 1), served[0])
-    best_served = max(served, key=lambda level: level["qps"])
-    best_direct = max(direct, key=lambda level: level["qps"])
-    p50_ratio = at_one["latency_ms"]["p50"] / batch1["latency_ms"]["p50"]
-    qps_ratio = best_served["qps"] / best_direct["qps"]
-    return {
-        "p50_ratio_at_concurrency_1": p50_ratio,
-        "best_served_qps": best_served["qps"], "best_served_concurrency": best_served["concurrency"],
-        "best_direct_qps": best_direct["qps"], "best_direct_batch_size": best_direct["batch_size"],
-        "best_direct_cpu_threads": best_direct["cpu_threads"],
-        "qps_ratio": qps_ratio,
-        "targets": {"p50_ratio_at_most": TARGET_P50_RATIO, "qps_ratio_at_least": TARGET_QPS_RATIO},
-        "p50_target_met": p50_ratio <= TARGET_P50_RATIO,
-        "qps_target_met": qps_ratio >= TARGET_QPS_RATIO,
-    }
+    cores = level.get("client_cores")
+    return "{:<34} {:7.1f} img/s  p50 {:7.1f} ms  p99 {:7.1f} ms  errors {}  {}{}".format(
+        label, level["qps"], latency.get("p50", float("nan")), latency.get("p99", float("nan")), level["errors"],
+        "stable" if level["stable"] else "NOT stable after {} trials".format(level["trials"]),
+        "" if cores is None else "  cores: load {:.2f}{}".format(
+            cores, "" if level.get("service_cores") is None else ", service {:.2f}".format(level["service_cores"])))
 
 
 def machine():
@@ -159,28 +201,45 @@ def machine():
             "python": platform.python_version(), "load_average": os.getloadavg()}
 
 
+def _cores(level):
+    parts = []
+    if level.get("client_cores") is not None:
+        parts.append("{:.2f}".format(level["client_cores"]))
+    if level.get("service_cores") is not None:
+        parts.append("{:.2f}".format(level["service_cores"]))
+    return " / ".join(parts) or "-"
+
+
 def markdown(document):
-    lines = ["| path | setting | img/s | p50 ms | p90 ms | p99 ms | errors | stable | service RSS MB |",
-             "| --- | --- | ---: | ---: | ---: | ---: | ---: | --- | ---: |"]
+    lines = ["| path | setting | img/s | p50 ms | p99 ms | errors | stable | cores (load / service) | proven |",
+             "| --- | --- | ---: | ---: | ---: | ---: | --- | ---: | --- |"]
     for level in document["served"]:
         latency = level["latency_ms"]
-        lines.append("| served (HTTP) | concurrency {} | {:.1f} | {:.1f} | {:.1f} | {:.1f} | {} | {} | {:.0f} -> {:.0f} |".format(
-            level["concurrency"], level["qps"], latency["p50"], latency["p90"], latency["p99"], level["errors"],
-            "yes" if level["stable"] else "no ({} trials)".format(level["trials"]),
-            level["rss_mb_before"], level["rss_mb_after"]))
+        lines.append("| served ({}) | concurrency {} | {:.1f} | {:.1f} | {:.1f} | {} | {} | {}{} | {} |".format(
+            level["protocol"].upper() if level["protocol"] == "http" else "gRPC", level["concurrency"],
+            level["qps"], latency["p50"], latency["p99"], level["errors"],
+            "yes" if level["stable"] else "no ({} trials)".format(level["trials"]), _cores(level),
+            " client-bound" if level.get("client_bound") else "", document.get("service_proven", "-")))
     for level in document["direct"]:
         latency = level["latency_ms"]
-        lines.append("| direct (Paddle Inference) | batch {}, {} threads | {:.1f} | {:.1f} | {:.1f} | {:.1f} | {} | {} | - |".format(
-            level["batch_size"], level["cpu_threads"], level["qps"], latency["p50"], latency["p90"], latency["p99"], level["errors"],
-            "yes" if level["stable"] else "no ({} trials)".format(level["trials"])))
+        lines.append("| direct | {}, batch {} | {:.1f} | {:.1f} | {:.1f} | {} | {} | {} | {} |".format(
+            level["label"], level["batch_size"], level["qps"], latency["p50"], latency["p99"], level["errors"],
+            "yes" if level["stable"] else "no ({} trials)".format(level["trials"]), _cores(level),
+            "yes" if level["proven"] else "no"))
     r = document["ratios"]
-    lines += ["", "- served/direct p50 at concurrency 1: **{:.2f}** (target <= {}: {})".format(
-        r["p50_ratio_at_concurrency_1"], TARGET_P50_RATIO, "met" if r["p50_target_met"] else "not met"),
-        "- best served QPS / best direct QPS: **{:.2f}** ({:.1f} at concurrency {} / {:.1f} at batch {} with {} "
-        "threads; target >= {}: {})".format(r["qps_ratio"], r["best_served_qps"], r["best_served_concurrency"],
-                                            r["best_direct_qps"], r["best_direct_batch_size"],
-                                            r["best_direct_cpu_threads"], TARGET_QPS_RATIO,
-                                   "met" if r["qps_target_met"] else "not met")]
+    lines += ["", "- direct with the service's settings: p50 {:.1f} ms at batch 1; direct at its best: p50 {:.1f} ms "
+              "({}), {:.1f} img/s ({})".format(r["direct_same_p50_ms"], r["direct_best_p50_ms"],
+                                              r["direct_best_p50_setting"], r["direct_best_qps"],
+                                              r["direct_best_qps_setting"])]
+    for key, name in (("overhead_p50_http", "serving overhead, HTTP p50 / direct same settings"),
+                      ("overhead_p50_grpc", "serving overhead, gRPC p50 / direct same settings"),
+                      ("limit_p50_http", "distance to the limit, HTTP p50 / best direct p50"),
+                      ("limit_p50_grpc", "distance to the limit, gRPC p50 / best direct p50"),
+                      ("limit_throughput", "distance to the limit, best served img/s / best direct img/s")):
+        if key in r:
+            target = r["targets"].get(key)
+            lines.append("- {}: **{:.2f}**{}".format(name, r[key], "" if not target else " (target {} {}: {})".format(
+                ">=" if key == "limit_throughput" else "<=", target["target"], "met" if target["met"] else "not met")))
     return "\n".join(lines) + "\n"
 
 
@@ -190,27 +249,31 @@ def plot(document, path):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    served = document["served"]
-    levels = [level["concurrency"] for level in served]
-    batch1 = document["direct"][0]
-    best_direct = max(document["direct"], key=lambda v: v["qps"])
+    r = document["ratios"]
     figure, (latency_axis, qps_axis) = plt.subplots(1, 2, figsize=(11, 4.2))
-    for key, style in (("p50", "o-"), ("p90", "s--"), ("p99", "^:")):
-        latency_axis.plot(levels, [level["latency_ms"][key] for level in served], style, label="served " + key)
-    latency_axis.axhline(batch1["latency_ms"]["p50"], color="gray", linestyle="-.", label="direct batch 1 p50")
-    latency_axis.set(xlabel="concurrency (closed loop, HTTP)", ylabel="latency (ms)")
-    latency_axis.legend()
-    qps_axis.plot(levels, [level["qps"] for level in served], "o-", label="served")
-    qps_axis.axhline(best_direct["qps"], color="gray", linestyle="-.",
-                     label="direct best (batch {}, {} threads)".format(best_direct["batch_size"],
-                                                                       best_direct["cpu_threads"]))
-    qps_axis.set(xlabel="concurrency (closed loop, HTTP)", ylabel="images per second", ylim=(0, None))
-    qps_axis.legend()
+    for protocol_name, style in (("http", "o-"), ("grpc", "s--")):
+        levels = [level for level in document["served"] if level["protocol"] == protocol_name]
+        if not levels:
+            continue
+        x = [level["concurrency"] for level in levels]
+        latency_axis.plot(x, [level["latency_ms"]["p50"] for level in levels], style, label="served {} p50".format(
+            protocol_name))
+        qps_axis.plot(x, [level["qps"] for level in levels], style, label="served {}".format(protocol_name))
+    for axis, same, best, unit in ((latency_axis, r["direct_same_p50_ms"], r["direct_best_p50_ms"], "p50 batch 1"),
+                                   (qps_axis, max(l["qps"] for l in document["direct"]
+                                                  if l["setting"] == document["direct"][0]["setting"]),
+                                    r["direct_best_qps"], "best img/s")):
+        axis.axhline(same, color="gray", linestyle="-.", label="direct, service's settings ({})".format(unit))
+        axis.axhline(best, color="black", linestyle=":", label="direct at its best ({})".format(unit))
+    latency_axis.set(xlabel="concurrency (closed loop)", ylabel="latency (ms)", ylim=(0, None))
+    qps_axis.set(xlabel="concurrency (closed loop)", ylabel="images per second", ylim=(0, None))
     for axis in (latency_axis, qps_axis):
         axis.set_xscale("log", base=2)
         axis.minorticks_off()
+        levels = sorted({level["concurrency"] for level in document["served"]})
         axis.set_xticks(levels)
         axis.set_xticklabels([str(c) for c in levels])
+        axis.legend(fontsize=7)
     figure.suptitle(document.get("title", "served vs direct"))
     figure.tight_layout()
     figure.savefig(str(path), dpi=110)
@@ -224,7 +287,3 @@ def write_reports(document, out_dir):
     (out_dir / "benchmark.md").write_text(markdown(document))
     plot(document, out_dir / "benchmark.png")
     return out_dir
-
-
-def rule_dict(rule):
-    return asdict(rule)

@@ -1,9 +1,10 @@
-"""Closed-loop HTTP load against the classifier service, with every answer checked.
+"""Closed-loop load against the classifier service over HTTP or gRPC, with every answer checked.
 
 `concurrency` workers each send one request, wait for the answer, and send the next, until a request
-budget or a time budget is spent (whichever comes first). Each worker has its own keep-alive session;
-nothing goes through a proxy. An answer counts as correct when err_no is 0 and, where an expected
-result is known for the image, the class id is equal and the probability within tolerance.
+budget or a time budget is spent (whichever comes first). Each worker has its own keep-alive session
+(HTTP) or PipelineClient (gRPC); nothing goes through a proxy. An answer counts as correct when err_no
+is 0 and, where an expected result is known for the image, the class id is equal and the probability
+within tolerance. Each run also says how many CPU cores the load generator and the service used.
 """
 import itertools
 import threading
@@ -16,9 +17,12 @@ import requests
 
 from ..client import protocol
 from ..service.process import group_members
+from ..verdict.tolerance import Tolerance
 from . import stats
 
-ANSWER_ATOL = 1e-5  # one image per request, the reference's settings: identical in practice
+# An answer under load is right as the verdict judges it: within the fp32 tolerance of the reference (oneDNN,
+# IR optimisation and batching change the last digits, never more).
+ANSWER_TOLERANCE = Tolerance()
 
 
 @dataclass
@@ -34,6 +38,8 @@ class LoadResult:
     concurrency: int
     samples: List[Sample] = field(default_factory=list)
     wall_seconds: float = 0.0
+    client_cores: Optional[float] = None    # CPU cores the load generator used while it ran
+    service_cores: Optional[float] = None   # CPU cores the service's processes used meanwhile
 
     @property
     def errors(self):
@@ -49,6 +55,7 @@ class LoadResult:
     def summary(self):
         return {"concurrency": self.concurrency, "requests": len(self.samples), "errors": len(self.errors),
                 "wall_s": self.wall_seconds, "qps": self.qps, "latency_ms": self.latency_ms(),
+                "client_cores": self.client_cores, "service_cores": self.service_cores,
                 "first_errors": sorted({s.problem for s in self.errors})[:5]}
 
 
@@ -72,7 +79,8 @@ def payloads_from(images, expected=None):
 
 
 def check_answer(payload, reply):
-    """'' when the reply is right for the payload, else a short description of what is wrong."""
+    """'' when the reply (a pipeline reply as a dict: err_no, err_msg, key, value) is right for the payload,
+    else a short description of what is wrong."""
     if not isinstance(reply, dict) or reply.get("err_no") != 0:
         return "err_no {}: {}".format(reply.get("err_no"), reply.get("err_msg", ""))[:200] \
             if isinstance(reply, dict) else "not a pipeline reply"
@@ -84,34 +92,86 @@ def check_answer(payload, reply):
         return str(err)
     if result.class_id != payload.expected_class:
         return "{}: class {} != {}".format(payload.image, result.class_id, payload.expected_class)
-    if abs(result.prob - payload.expected_prob) > ANSWER_ATOL:
+    if not ANSWER_TOLERANCE.close(result.prob, payload.expected_prob):
         return "{}: prob {} != {}".format(payload.image, result.prob, payload.expected_prob)
     return ""
 
 
-def closed_loop(url, payloads, concurrency, max_requests, max_seconds, timeout=60.0):
-    """Run the load and return a LoadResult; requests cycle through the payloads in order."""
+def http_sender(url, timeout=60.0):
+    """A factory of senders over HTTP: each worker gets its own keep-alive session, never a proxy."""
+    def make():
+        session = requests.Session()
+        session.trust_env = False
+
+        def send(payload):
+            try:
+                response = session.post(url, json=payload.body, timeout=timeout)
+                return check_answer(payload, response.json()) if response.status_code == 200 \
+                    else "HTTP {}".format(response.status_code)
+            except (requests.RequestException, ValueError) as err:
+                return "no answer: {}".format(type(err).__name__)
+        return send
+    return make
+
+
+def grpc_sender(endpoint, timeout=60.0):
+    """A factory of senders over gRPC with Paddle Serving's PipelineClient, one client per worker."""
+    import grpc  # here, in the main thread: paddle_serving_server sets a signal handler when imported
+    from paddle_serving_server.pipeline import PipelineClient, pipeline_client
+
+    pipeline_client.print = lambda *args, **kwargs: None  # it prints two timestamps per request on stdout
+
+    def make():
+        client = PipelineClient()
+        client.connect([endpoint])
+
+        def send(payload):
+            feed = dict(zip(payload.body["key"], payload.body["value"]), clientip="127.0.0.1")
+            try:
+                reply = client.predict(feed_dict=feed, asyn=True, log_id=0).call_future_.result(timeout=timeout)
+            except grpc.RpcError as err:
+                return "no answer: {}".format(err.code().name)
+            return check_answer(payload, {"err_no": reply.err_no, "err_msg": reply.err_msg,
+                                          "key": list(reply.key), "value": list(reply.value)})
+        return send
+    return make
+
+
+def group_cpu_seconds(pgid):
+    """User plus system CPU seconds of the processes of a service's group so far."""
+    total = 0.0
+    for process in group_members(pgid):
+        try:
+            times = process.cpu_times()
+            total += times.user + times.system
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            continue
+    return total
+
+
+def closed_loop(sender, payloads, concurrency, max_requests, max_seconds, service_pgid=None):
+    """Run the load and return a LoadResult; requests cycle through the payloads in order. sender: a
+    factory (http_sender, grpc_sender, or a URL for HTTP) of per-worker send(payload) -> problem. The
+    result says how many cores the load generator itself (this process) and the service used meanwhile:
+    on a small machine they compete."""
+    make = http_sender(sender) if isinstance(sender, str) else sender
     result = LoadResult(concurrency)
     counter = itertools.count()
     lock = threading.Lock()
+    me = psutil.Process()
+    own_before, service_before = sum(me.cpu_times()[:2]), group_cpu_seconds(service_pgid) if service_pgid else None
     start = time.monotonic()
     deadline = start + max_seconds
 
     def worker():
-        session = requests.Session()
-        session.trust_env = False
+        send = make()
         while time.monotonic() < deadline:
             index = next(counter)
             if index >= max_requests:
                 return
             payload = payloads[index % len(payloads)]
             sent = time.monotonic()
-            try:
-                response = session.post(url, json=payload.body, timeout=timeout)
-                problem = check_answer(payload, response.json()) if response.status_code == 200 \
-                    else "HTTP {}".format(response.status_code)
-            except (requests.RequestException, ValueError) as err:
-                problem = "no answer: {}".format(type(err).__name__)
+            problem = send(payload)
             sample = Sample(sent, time.monotonic() - sent, not problem, problem)
             with lock:
                 result.samples.append(sample)
@@ -122,6 +182,10 @@ def closed_loop(url, payloads, concurrency, max_requests, max_seconds, timeout=6
     for thread in threads:
         thread.join()
     result.wall_seconds = time.monotonic() - start
+    if result.wall_seconds > 0:
+        result.client_cores = (sum(me.cpu_times()[:2]) - own_before) / result.wall_seconds
+        if service_pgid:
+            result.service_cores = (group_cpu_seconds(service_pgid) - service_before) / result.wall_seconds
     return result
 
 

@@ -116,10 +116,11 @@ class CaseRun:
     def run_benchmark(self, service):
         """Served against direct while the case's service is still up (tools/benchmark.py)."""
         config = self.config
-        argv = [self.ctx.python(), BENCHMARK_TOOL, "--url", config["url"], "--pgid", service.pid,
-                "--model-dir", config["model"]["dir"], "--images", config["image_path"],
+        argv = [self.ctx.python(), BENCHMARK_TOOL, "--url", config["url"], "--endpoint", config["endpoint"],
+                "--pgid", service.pid, "--model-dir", config["model"]["dir"], "--images", config["image_path"],
                 "--out", self.dir / "benchmark", "--config", config["web_service_config"], "--name", config["op_name"],
-                "--reference", self.ctx.run_dir / "reference.json",
+                "--reference", self.ctx.run_dir / "reference.json", "--server-log", self.facts.server_log,
+                "--pipeline-log", self.dir / "PipelineServingLogs" / "pipeline.log",
                 "--title", "{} {}: served vs direct".format(self.ctx.model_name, self.name)]
         if self.case["opts"]:
             argv += ["--opt", *self.case["opts"]]

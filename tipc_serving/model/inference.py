@@ -20,6 +20,7 @@ class InferenceSettings:
     gpu_id: int = 0
     cpu_threads: int = 2  # Paddle Serving's local_service_conf default thread_num
     use_mkldnn: bool = False
+    mkldnn_cache_capacity: int = 0  # input shapes oneDNN keeps kernels for; 0: not set (Paddle decides), as Serving
     ir_optim: bool = False  # Paddle Serving's default
     mem_optim: bool = True  # Paddle Serving's default
     use_trt: bool = False
@@ -74,7 +75,7 @@ def check_program(model_file):
         raise UserError("{} is not a Paddle inference program: it has no operators".format(model_file))
 
 
-def predictor_config(model_dir, settings):
+def predictor_config(model_dir, settings, quiet=True):
     import paddle.inference as paddle_infer
 
     model_file, params_file = model_files(model_dir)
@@ -95,6 +96,8 @@ def predictor_config(model_dir, settings):
     config.set_cpu_math_library_num_threads(settings.cpu_threads)
     if settings.use_mkldnn:
         config.enable_mkldnn()
+        if settings.mkldnn_cache_capacity > 0:
+            config.set_mkldnn_cache_capacity(settings.mkldnn_cache_capacity)
     if settings.use_gpu:
         config.enable_use_gpu(100, settings.gpu_id)
         if settings.use_trt:
@@ -103,19 +106,20 @@ def predictor_config(model_dir, settings):
                 min_subgraph_size=3, use_static=False, use_calib_mode=False)
     else:
         config.disable_gpu()
-    config.disable_glog_info()
+    if quiet:  # Paddle's own lines are the evidence of what took effect: kept where they are wanted
+        config.disable_glog_info()
     return config
 
 
 class Predictor:
     """One Paddle Inference predictor: run(batch of CHW float32) -> first output, (N, classes)."""
 
-    def __init__(self, model_dir, settings=None):
+    def __init__(self, model_dir, settings=None, quiet=True):
         import paddle.inference as paddle_infer
 
         self.settings = settings or InferenceSettings()
         try:
-            self._predictor = paddle_infer.create_predictor(predictor_config(model_dir, self.settings))
+            self._predictor = paddle_infer.create_predictor(predictor_config(model_dir, self.settings, quiet))
         except UserError:
             raise
         except Exception as err:  # Paddle reports a bad model file with assorted exception types

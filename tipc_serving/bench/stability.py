@@ -1,0 +1,51 @@
+"""Measuring until the numbers hold: trials repeat until the last few agree on throughput."""
+from dataclasses import dataclass
+
+from . import stats
+
+
+@dataclass
+class StabilityRule:
+    windows: int = 3          # consecutive trials that must agree
+    tolerance: float = 0.10   # max/min throughput of those trials, minus 1
+    max_trials: int = 6
+    trial_requests: int = 60
+    trial_seconds: float = 10.0
+    warmup_requests: int = 8
+
+
+def is_stable(throughputs, windows, tolerance):
+    """True when the last `windows` throughputs agree within `tolerance` (max/min - 1)."""
+    if len(throughputs) < windows:
+        return False
+    last = throughputs[-windows:]
+    return min(last) > 0 and max(last) / min(last) - 1.0 <= tolerance
+
+
+def _mean_of(trials, key):
+    values = [getattr(t, key) for t in trials if getattr(t, key) is not None]
+    return sum(values) / len(values) if values else None
+
+
+def run_until_stable(trial, rule):
+    """Call trial() -> LoadResult until stable or max_trials; summarise the last `windows` trials."""
+    trials = []
+    while len(trials) < rule.max_trials:
+        trials.append(trial())
+        if is_stable([t.qps for t in trials], rule.windows, rule.tolerance):
+            break
+    counted = trials[-rule.windows:]
+    samples = [s for t in counted for s in t.samples]
+    wall = sum(t.wall_seconds for t in counted)
+    return {
+        "stable": is_stable([t.qps for t in trials], rule.windows, rule.tolerance),
+        "trials": len(trials),
+        "trial_qps": [round(t.qps, 3) for t in trials],
+        "requests": len(samples),
+        "errors": sum(1 for s in samples if not s.ok),
+        "first_errors": sorted({s.problem for s in samples if not s.ok})[:5],
+        "qps": len(samples) / wall if wall > 0 else 0.0,
+        "latency_ms": stats.summarize([s.latency for s in samples], scale=1000.0),
+        "client_cores": _mean_of(counted, "client_cores"),
+        "service_cores": _mean_of(counted, "service_cores"),
+    }

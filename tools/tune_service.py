@@ -1,0 +1,163 @@
+"""Which service settings are fastest on this machine, each proven in effect and answering right.
+
+    python tools/tune_service.py --model-dir inference/alexnet_infer \
+        --serving-server deploy/serving_python/alexnet_serving_server --reference REF.json --out OUT_DIR \
+        [--variants before,onednn,...] [--name alexnet]
+
+Measures direct Paddle Inference once (the service's settings, and at its best on these cores), then, for
+each variant of the service (a set of `--opt` options), starts the real service on free ports, measures
+it over HTTP and gRPC (every answer checked against the reference, within the fp32 tolerance), reads the
+settings its own logs prove, and stops it. Writes OUT_DIR/tune.json and tune.md (one row per variant,
+both ratios each) and prints the table. Figures are measured, never asserted; compare ratios of one run.
+"""
+import argparse
+import json
+import os
+import sys
+from dataclasses import asdict
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from tipc_serving.bench import benchmark as bench, load  # noqa: E402
+from tipc_serving.bench.stability import StabilityRule  # noqa: E402
+from tipc_serving.config.plan import web_service_argv  # noqa: E402
+from tipc_serving.errors import UserError, cli  # noqa: E402
+from tipc_serving.model import images  # noqa: E402
+from tipc_serving.service.lifecycle import Service  # noqa: E402
+from tipc_serving.service.ports import free_ports  # noqa: E402
+
+SERVING_DIR = Path(__file__).resolve().parent.parent / "deploy" / "serving_python"
+CONF = "op.{name}.local_service_conf."
+ONEDNN = ["{conf}ir_optim=True", "{conf}use_mkldnn=True"]
+# name -> (what it tries, the --opt options on top of config.yml)
+VARIANTS = {
+    "before": ("IR optimisation and oneDNN off, 2 threads, 1 op process (the defaults before issue 13)",
+               ["{conf}ir_optim=False", "{conf}use_mkldnn=False", "{conf}thread_num=2", "dag.is_thread_op=False",
+                "op.{name}.concurrency=1", "op.{name}.batch_size=1", "worker_num=1"]),
+    "onednn": ("IR optimisation and oneDNN, 2 threads, 1 op process",
+               ONEDNN + ["{conf}thread_num=2", "dag.is_thread_op=False", "op.{name}.concurrency=1",
+                         "op.{name}.batch_size=1", "worker_num=1"]),
+    "onednn_2x1": ("oneDNN, 2 op processes of 1 thread each",
+                   ONEDNN + ["{conf}thread_num=1", "dag.is_thread_op=False", "op.{name}.concurrency=2",
+                             "op.{name}.batch_size=1", "worker_num=2"]),
+    "onednn_batch8": ("oneDNN, 1 op process, auto-batching up to 8 requests (1 ms window)",
+                      ONEDNN + ["{conf}thread_num=2", "dag.is_thread_op=False", "op.{name}.concurrency=1",
+                                "op.{name}.batch_size=8", "op.{name}.auto_batching_timeout=1", "worker_num=8"]),
+    "onednn_thread": ("oneDNN, thread mode: the op in the main process, no channel between processes",
+                      ONEDNN + ["{conf}thread_num=2", "dag.is_thread_op=True", "op.{name}.concurrency=1",
+                                "op.{name}.batch_size=1", "worker_num=1"]),
+    "onednn_thread_batch8": ("oneDNN, thread mode, auto-batching up to 8 requests (1 ms window)",
+                             ONEDNN + ["{conf}thread_num=2", "dag.is_thread_op=True", "op.{name}.concurrency=1",
+                                       "op.{name}.batch_size=8", "op.{name}.auto_batching_timeout=1",
+                                       "worker_num=8"]),
+    "onednn_thread_batch16": ("oneDNN, thread mode, auto-batching up to 16 requests (1 ms window)",
+                              ONEDNN + ["{conf}thread_num=2", "dag.is_thread_op=True", "op.{name}.concurrency=1",
+                                        "op.{name}.batch_size=16", "op.{name}.auto_batching_timeout=1",
+                                        "worker_num=16"]),
+    "defaults": ("config.yml as it is (since issue 13: oneDNN, thread mode, batches of up to 8, 1 ms)", []),
+    "defaults_traced": ("config.yml with the pipeline's tracer on (PipelineServingLogs/pipeline.tracer: time per stage)",
+                        ["dag.tracer.interval_s=5"]),
+}
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model-dir", required=True)
+    parser.add_argument("--serving-server", required=True, help="the converted model folder")
+    parser.add_argument("--reference", required=True, help="tools/infer.py --output-json: every answer is checked")
+    parser.add_argument("--images", default=str(Path(__file__).resolve().parent.parent / "images"))
+    parser.add_argument("--config", default=str(SERVING_DIR / "config.yml"))
+    parser.add_argument("--name", default="alexnet", help="the op (and service) name")
+    parser.add_argument("--out", required=True)
+    parser.add_argument("--variants", default=",".join(VARIANTS), help="comma-separated, of: " + ", ".join(VARIANTS))
+    parser.add_argument("--concurrency", default="1,2,4,8")
+    parser.add_argument("--grpc-concurrency", default="1,4,8")
+    parser.add_argument("--batches", default=",".join(map(str, bench.BATCH_SIZES)))
+    parser.add_argument("--trial-requests", type=int, default=40)
+    parser.add_argument("--max-trials", type=int, default=5)
+    parser.add_argument("--windows", type=int, default=3)
+    args = parser.parse_args(argv)
+    unknown = [v for v in args.variants.split(",") if v not in VARIANTS]
+    if unknown:
+        parser.error("unknown variant {} (known: {})".format(unknown[0], ", ".join(VARIANTS)))
+    args.variants = args.variants.split(",")
+    args.levels = [int(c) for c in args.concurrency.split(",")]
+    args.grpc_levels = [int(c) for c in args.grpc_concurrency.split(",")]
+    args.batches = [int(b) for b in args.batches.split(",")]
+    return args
+
+
+def variant_opts(name, op_name):
+    conf = CONF.format(name=op_name)
+    return [option.format(conf=conf, name=op_name) for option in VARIANTS[name][1]]
+
+
+def measure_variant(name, args, payloads, rule, direct, log):
+    """Start the service with the variant's options, measure it, read what its logs prove, stop it."""
+    opts = variant_opts(name, args.name)
+    workdir = Path(args.out) / name
+    workdir.mkdir(parents=True, exist_ok=True)
+    http_port, rpc_port = free_ports(2)
+    argv = web_service_argv([sys.executable, str(SERVING_DIR / "web_service.py"), "--config", args.config], args.name,
+                            Path(args.serving_server).resolve(), http_port, rpc_port, opts)
+    env = dict(os.environ, SERVING_LOG_PATH=str(workdir), SERVING_HOME=str(workdir))
+    url = "http://127.0.0.1:{}/{}/prediction".format(http_port, args.name)
+    log("variant {}: {}".format(name, VARIANTS[name][0]))
+    with Service(argv, workdir / "server.log", cwd=workdir, env=env) as service:
+        service.wait_ready(url, http_port, 120)
+        targets = [("http", load.http_sender(url), args.levels),
+                   ("grpc", load.grpc_sender("127.0.0.1:{}".format(rpc_port)), args.grpc_levels)]
+        served = bench.measure_served(targets, service.pid, payloads, rule, log)
+    settings, requested, op = bench.service_settings(args.config, args.name, opts)
+    own = bench.DirectSetting(settings.ir_optim, settings.use_mkldnn, settings.cpu_threads)
+    evidence = bench.service_evidence(requested, workdir / "server.log",
+                                      sorted((workdir / "PipelineServingLogs").glob("pipeline.log*")))
+    return {"name": name, "what": VARIANTS[name][0], "opts": opts, "op": op, "evidence": evidence,
+            "proven": all(s["status"] == "in effect" for s in evidence), "served": served,
+            "errors": sum(level["errors"] for level in served), "ratios": bench.ratios(served, direct, own)}
+
+
+def markdown(document):
+    lines = ["| variant | settings proven | errors | HTTP p50 c=1 ms | gRPC p50 c=1 ms | best img/s (where) "
+             "| overhead HTTP / gRPC | limit p50 HTTP / gRPC | limit img/s | client-bound levels |",
+             "| --- | --- | ---: | ---: | ---: | --- | --- | --- | ---: | --- |"]
+    for row in document["variants"]:
+        r = row["ratios"]
+        bound = ", ".join("{} c={}".format(l["protocol"], l["concurrency"]) for l in row["served"] if l["client_bound"])
+        lines.append("| {} | {} | {} | {:.1f} | {:.1f} | {:.1f} ({}) | {:.2f} / {:.2f} | {:.2f} / {:.2f} | {:.2f} | {} |"
+                     .format(row["name"], "yes" if row["proven"] else "NO", row["errors"], r["served_http_p50_ms"],
+                             r["served_grpc_p50_ms"], r["served_best_qps"], r["served_best_qps_at"],
+                             r["overhead_p50_http"], r["overhead_p50_grpc"], r["limit_p50_http"], r["limit_p50_grpc"],
+                             r["limit_throughput"], bound or "-"))
+    first = document["variants"][0]["ratios"]
+    lines += ["", "Direct baselines: the service's settings p50 {:.1f} ms at batch 1; at its best p50 {:.1f} ms ({}), "
+              "{:.1f} img/s ({}).".format(first["direct_same_p50_ms"], first["direct_best_p50_ms"],
+                                         first["direct_best_p50_setting"], first["direct_best_qps"],
+                                         first["direct_best_qps_setting"])]
+    return "\n".join(lines) + "\n"
+
+
+@cli("tune_service.py")
+def main(argv=None):
+    args = parse_args(argv)
+    log = lambda line: print(line, flush=True)  # noqa: E731
+    rule = StabilityRule(windows=args.windows, max_trials=args.max_trials, trial_requests=args.trial_requests)
+    encoded = [(p.name, images.read_image_bytes(p)) for p in images.list_images(args.images)]
+    expected = load.expected_from_reference(json.loads(Path(args.reference).read_text()))
+    payloads = load.payloads_from(encoded, expected)
+    settings, _, _ = bench.service_settings(args.config, args.name, variant_opts("before", args.name))
+    direct = bench.measure_direct_all(settings, args.model_dir, args.images, rule, args.batches, log)
+    rows = [measure_variant(name, args, payloads, rule, direct, log) for name in args.variants]
+    document = {"machine": bench.machine(), "rule": asdict(rule), "direct": direct, "variants": rows}
+    out = Path(args.out)
+    (out / "tune.json").write_text(json.dumps(document, indent=2) + "\n")
+    (out / "tune.md").write_text(markdown(document))
+    print(markdown(document), end="")
+    if any(row["errors"] for row in rows):
+        raise UserError("some variant answered wrongly: see tune.json")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
