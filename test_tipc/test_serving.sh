@@ -4,9 +4,20 @@
 # the Paddle Inference reference.
 #
 #   bash test_tipc/test_serving.sh [CONFIG ...] [options]      (default config: configs/alexnet_serving.txt)
+#   bash test_tipc/test_serving.sh CONFIG [MODE] [GPUID]       (TIPC's own form: MODE serving_infer, GPUID 0 or 0,1)
 #   bash test_tipc/test_serving.sh configs/*.txt --shard 2/3   (every config; the shell expands the glob)
 #
+# Run it from anywhere: relative paths (configs, --output-dir, --golden-dir, --repo-root) are taken from
+# the current folder. A config in one of PaddlePaddle's own layouts (PaddleClas, PaddleOCR, PaddleDetection,
+# PaddleSeg, PaddleVideo, the models repo's Step6 and template) runs as that repository's script runs it;
+# its paths are taken from the folder above its test_tipc (the model repository's root).
+#
 # Options:
+#   --list-cases         print each config's dialect, cases and exact commands, and stop (reads only the configs)
+#   --dialect NAME       read the configs as this layout (default: found from each config's header and keys)
+#   --repo-root DIR      the model repository a dialect config's paths are relative to
+#   --seeded-export      a missing inference model that tools/export_model.py builds is exported, untrained
+#                        and seeded (else a missing model is an error naming the config's download key)
 #   --shard I/N          run only shard I of N of all the configs' cases (nightly CI fan-out)
 #   --http-port P        HTTP port of the service (default: the service's config.yml)
 #   --rpc-port P         gRPC port of the service (default: the service's config.yml)
@@ -14,6 +25,7 @@
 #   --stop-grace S       seconds between SIGTERM and SIGKILL to a service's process group (default 10)
 #   --gpu auto|on|off    GPU cases: run when nvidia-smi lists a GPU, else skip (auto, the default); run and
 #                        fail without a GPU (on: for GPU machines, a broken driver must not go green); skip (off)
+#   --gpu-ids IDS        the GPUs the GPU cases use (TIPC's GPUID: CUDA_VISIBLE_DEVICES=IDS), e.g. 1 or 0,1
 #   --require-golden     a golden check that cannot be made (no golden file, another export) fails the run
 #   --golden-dir DIR     where the golden files are (default test_tipc/results: <model>_fp32.json)
 #   --output-dir DIR     where runs go (default test_tipc/output)
@@ -25,18 +37,26 @@
 #
 # Output: test_tipc/output/<model>/serving_python/<run id>/ (a `latest` link points at the newest):
 # results_serving_python.log (TIPC status lines), results.json, junit.xml, and per case the server,
-# client and check logs and Paddle Serving's own logs. Exit status: 0 when every case that ran passed,
+# client and check logs and Paddle Serving's own logs. Several configs end with one table across them
+# (test_tipc/output/all_configs/<run id>/). Exit status: 0 when every case that ran passed,
 # 1 when something failed, 2 for a bad config or bad arguments (nothing started), 130/143 when
 # interrupted. Every service this script starts is stopped by its process group, whatever happens.
 set -uo pipefail
 
-REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+CALLER_DIR="${TIPC_CALLER_DIR:-$PWD}"  # kept across the re-exec into a network namespace
+SCRIPT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/$(basename "${BASH_SOURCE[0]}")"
+REPO_ROOT="$(dirname "$(dirname "$SCRIPT")")"
 cd "$REPO_ROOT" || exit 2
 # shellcheck source=test_tipc/common_func.sh
 source "$REPO_ROOT/test_tipc/common_func.sh"
 
 export TIPC_HARNESS_START="${TIPC_HARNESS_START:-$(now)}"  # kept across the re-exec into a network namespace
 ORIGINAL_ARGS=("$@")
+SERVED_MODES="serving_infer"  # TIPC's modes this script runs: the serving inference chain
+MODE=serving_infer
+GPU_IDS=""
+LIST_CASES=0
+SHARDED=0
 CONFIGS=()
 PLAN_OPTIONS=()
 OUTPUT_DIR="$REPO_ROOT/test_tipc/output"
@@ -46,7 +66,7 @@ NETWORK_NOTE=""
 ACTIVE_RUN_DIR=""
 INTERRUPTED_BY=""
 
-usage() { sed -n '2,/^set -uo/p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//'; }
+usage() { sed -n '2,/^set -uo/p' "$SCRIPT" | sed '$d; s/^# \{0,1\}//'; }
 
 die_usage() {
     echo "test_serving.sh: error: $*" >&2
@@ -55,36 +75,59 @@ die_usage() {
 
 say() { progress "$TIPC_HARNESS_START" "$*"; }
 
+# from_caller PATH: PATH as an absolute path, a relative one taken from where the user stands.
+from_caller() { (cd "$CALLER_DIR" && realpath -m -- "$1"); }
+
+# TIPC's positional form: CONFIG [MODE] [GPUID]. A word that is neither a file nor a GPU id list is a MODE.
+positional() {
+    if [[ -e "$(from_caller "$1")" || "$1" == *.txt ]]; then
+        CONFIGS+=("$(from_caller "$1")")
+    elif [[ "$1" =~ ^[0-9]+(,[0-9]+)*$ ]]; then
+        GPU_IDS="$1"
+    elif [[ " $SERVED_MODES " == *" $1 "* ]]; then
+        MODE="$1"
+    else
+        die_usage "'$1' is not a config file, a TIPC mode this script runs ($SERVED_MODES) or a GPU id (GPUID, e.g. 0)"
+    fi
+}
+
 parse_args() {
     while [[ $# -gt 0 ]]; do
         case "$1" in
             -h|--help) usage; exit 0 ;;
-            --shard|--http-port|--rpc-port|--ready-timeout|--stop-grace|--gpu|--benchmark-cases)
+            --shard|--http-port|--rpc-port|--ready-timeout|--stop-grace|--gpu|--benchmark-cases|--dialect)
                 [[ $# -ge 2 ]] || die_usage "$1 needs a value"
+                [[ "$1" != --shard ]] || SHARDED=1
                 PLAN_OPTIONS+=("$1" "$2"); shift 2 ;;
-            --golden-dir)
+            --golden-dir|--repo-root)
                 [[ $# -ge 2 ]] || die_usage "$1 needs a value"
-                PLAN_OPTIONS+=("$1" "$(realpath -m "$2")"); shift 2 ;;
-            --gpus)  # before --gpu: 0 meant "no GPU", which TIPC users read as GPU id 0
-                [[ $# -ge 2 && "$2" =~ ^(auto|0|1)$ ]] || die_usage "--gpus takes auto, 0 or 1 (it is deprecated: use --gpu auto|on|off)"
-                local mode=auto
-                [[ "$2" == 0 ]] && mode=off
-                [[ "$2" == 1 ]] && mode=on
-                echo "test_serving.sh: note: --gpus is deprecated; --gpus $2 means --gpu $mode" >&2
-                PLAN_OPTIONS+=(--gpu "$mode"); shift 2 ;;
+                PLAN_OPTIONS+=("$1" "$(from_caller "$2")"); shift 2 ;;
+            --gpu-ids)
+                [[ $# -ge 2 && "$2" =~ ^[0-9]+(,[0-9]+)*$ ]] || die_usage "--gpu-ids takes GPU ids such as 0 or 0,1"
+                GPU_IDS="$2"; shift 2 ;;
+            --list-cases) LIST_CASES=1; shift ;;
+            --seeded-export) PLAN_OPTIONS+=("$1"); shift ;;
+            --gpus)  # refused, not mapped: its "0" meant "no GPU", which TIPC users read as GPU id 0
+                die_usage "--gpus was removed (its 0 meant no GPU): use --gpu off|on|auto for GPU cases, and --gpu-ids 0 (or TIPC's GPUID) for which GPU" ;;
             --benchmark|--require-golden) PLAN_OPTIONS+=("$1"); shift ;;
             --output-dir)
                 [[ $# -ge 2 ]] || die_usage "$1 needs a value"
-                OUTPUT_DIR="$(realpath -m "$2")"; shift 2 ;;
+                OUTPUT_DIR="$(from_caller "$2")"; shift 2 ;;
             --netns)
                 [[ $# -ge 2 && "$2" =~ ^(auto|on|off)$ ]] || die_usage "--netns takes auto, on or off"
                 NETNS_MODE="$2"; shift 2 ;;
             -*) die_usage "unknown option '$1' (see --help)" ;;
-            *) CONFIGS+=("$1"); shift ;;
+            *) positional "$1"; shift ;;
         esac
     done
-    [[ ${#CONFIGS[@]} -gt 0 ]] || CONFIGS=("configs/alexnet_serving.txt")
+    [[ ${#CONFIGS[@]} -gt 0 ]] || CONFIGS=("$REPO_ROOT/configs/alexnet_serving.txt")
+    if [[ -n "$GPU_IDS" ]]; then  # as TIPC's scripts do with GPUID
+        export CUDA_VISIBLE_DEVICES="$GPU_IDS"
+    fi
 }
+
+# Arrays are expanded as ${a[@]+"${a[@]}"} where they may be empty: under set -u an empty array is an
+# error before bash 4.4 (this script supports bash 4.2, CentOS 7's).
 
 # Loopback traffic must never go through a proxy: a set http_proxy breaks the client and can hang
 # Paddle Serving's gateway.
@@ -105,9 +148,9 @@ bootstrap() {
     fi
     local start
     start="$(now)"
-    say "bootstrap: bash tools/setup_env.sh"
+    say "bootstrap: tools/setup_env.sh"
     # The bootstrap's progress lines go to stdout with the rest of the progress; stderr stays for errors.
-    { PY="$(bash "$REPO_ROOT/tools/setup_env.sh" 2>&3 | tail -n 1)"; } 3>&1
+    { PY="$("$BASH" "$REPO_ROOT/tools/setup_env.sh" 2>&3 | tail -n 1)"; } 3>&1
     if [[ ! -x "$PY" ]]; then
         echo "test_serving.sh: error: the environment could not be prepared (see above)" >&2
         exit 2
@@ -139,9 +182,10 @@ enter_private_network() {
     for how in "--net" "--map-root-user --net"; do
         # shellcheck disable=SC2086  # $how is two words on purpose
         if unshare $how "$PY" -m tipc_serving loopback-up >/dev/null 2>&1; then
-            export TIPC_NETNS="unshare $how" TIPC_BOOTSTRAPPED_PYTHON="$PY" TIPC_BOOTSTRAP_SECONDS="$BOOTSTRAP_SECONDS"
+            export TIPC_NETNS="unshare $how" TIPC_BOOTSTRAPPED_PYTHON="$PY" TIPC_BOOTSTRAP_SECONDS="$BOOTSTRAP_SECONDS" \
+                TIPC_CALLER_DIR="$CALLER_DIR"
             # shellcheck disable=SC2086
-            exec unshare $how -- bash "${BASH_SOURCE[0]}" "${ORIGINAL_ARGS[@]}"
+            exec unshare $how -- "$BASH" "$SCRIPT" ${ORIGINAL_ARGS[@]+"${ORIGINAL_ARGS[@]}"}
         fi
     done
     if [[ "$NETNS_MODE" == on ]]; then
@@ -201,20 +245,32 @@ main() {
     trap 'on_signal TERM 143' TERM
     clear_proxies
     bootstrap
+    if [[ "$LIST_CASES" == 1 ]]; then
+        tipc plan "${CONFIGS[@]}" --list-cases --caller-dir "$CALLER_DIR" ${PLAN_OPTIONS[@]+"${PLAN_OPTIONS[@]}"}
+        exit $?
+    fi
     enter_private_network  # may re-execute this script: nothing of this process's own is made before
+    say "mode $MODE${GPU_IDS:+, GPU ids $GPU_IDS (CUDA_VISIBLE_DEVICES)}"
     say "network: $NETWORK_NOTE"
     WORK_DIR="$(mktemp -d "${TMPDIR:-/tmp}/tipc-serving.XXXXXX")"
     PLAN_FILE="$WORK_DIR/plan.json"
 
     say "plan: ${CONFIGS[*]}"
-    local run_dirs
-    run_dirs="$(tipc plan "${CONFIGS[@]}" --output "$PLAN_FILE" --output-dir "$OUTPUT_DIR" \
-        --run-id "$(date -u +%Y%m%dT%H%M%SZ)-$$-$RANDOM" "${PLAN_OPTIONS[@]}")" || exit 2
+    local run_dirs run_id
+    run_id="$(date -u +%Y%m%dT%H%M%SZ)-$$-$RANDOM"
+    run_dirs="$(tipc plan "${CONFIGS[@]}" --output "$PLAN_FILE" --output-dir "$OUTPUT_DIR" --caller-dir "$CALLER_DIR" \
+        --run-id "$run_id" ${PLAN_OPTIONS[@]+"${PLAN_OPTIONS[@]}"})" || exit 2
 
-    local run_dir status=0
+    local run_dir status=0 done_dirs=()
     while IFS= read -r run_dir; do
         run_config "$run_dir" || status=1
+        done_dirs+=("$run_dir")
     done <<<"$run_dirs"
+    # One table and one totals line across the models (a shard's are merged with the other shards' later).
+    if [[ ${#done_dirs[@]} -gt 1 && "$SHARDED" == 0 ]]; then
+        say "all configs: $OUTPUT_DIR/all_configs/$run_id"
+        tipc report merge "$OUTPUT_DIR/all_configs/$run_id" "${done_dirs[@]}" || status=1
+    fi
     say "done in $(seconds_since "$TIPC_HARNESS_START")s: exit status $status"
     exit "$status"
 }

@@ -5,6 +5,7 @@ from tipc_serving.verdict.case_status import (CaseFacts, ClientFacts, case_statu
                                               nothing_ran, run_exit_status)
 from tipc_serving.verdict.evidence import IN_EFFECT, NOT_CHECKED, NOT_IN_EFFECT, Setting
 from tipc_serving.verdict.judge import CheckResult, compare
+from tipc_serving.verdict.replies import read_replies
 from tipc_serving.verdict.result_lines import ImageResult
 
 REFERENCE = {"a.jpg": ImageResult("a.jpg", [1, 2], [0.6, 0.3])}
@@ -153,3 +154,43 @@ def test_nothing_ran_says_why(statuses, expected):
     assert run_exit_status({"cases": cases}) == (1 if expected or "failed" in statuses else 0)
     assert run_exit_status({"cases": cases}, some_case_must_run=False) == (1 if "not_run" in statuses
                                                                            or "failed" in statuses else 0)
+
+
+# ---------------------------------------------------------------- a config whose answers are not compared
+
+def replies_client(text, exit_status=0):
+    return ClientFacts("HTTP", exit_status, compared=False, replies=read_replies(text))
+
+
+OCR_REPLY = "{'err_no': 0, 'err_msg': '', 'key': ['res'], 'value': [\"['text']\"]}"
+
+
+def test_answers_not_compared_is_partial_never_passed():
+    status, reason = case_status(facts(clients=[replies_client(OCR_REPLY + "\n" + OCR_REPLY)],
+                                       answers_not_compared="answers not compared: OCR answers are not classes"))
+    assert status == "partial"
+    assert reason == "answers not compared: OCR answers are not classes; HTTP 2 replies with err_no 0"
+
+
+def test_a_reply_with_an_error_fails_the_case():
+    bad = OCR_REPLY + '\n{"err_no": 10000, "err_msg": "Failed to inference: Service name error."}'
+    status, reason = case_status(facts(clients=[replies_client(bad)], answers_not_compared="answers not compared: x"))
+    assert status == "failed"
+    assert reason == "HTTP replies: 1 of 2 replies failed: err_no 10000: Failed to inference: Service name error."
+
+
+def test_a_client_that_printed_no_reply_fails_the_case():
+    status, reason = case_status(facts(clients=[replies_client("Traceback ... ConnectionRefusedError")],
+                                       answers_not_compared="answers not compared: x"))
+    assert status == "failed" and "no pipeline reply (no err_no)" in reason
+
+
+@pytest.mark.parametrize("text, count, failed", [
+    ("{'err_no': 0, 'err_msg': '', 'key': ['label', 'prob'], 'value': [\"['daisy']\", '[0.93]']}", 1, 0),
+    ('{"err_no": 0, "err_msg": ""}\n{"err_no": 3, "err_msg": "bad"}', 2, 1),
+    ("err_no: 0\nerr_msg: \"\"\nkey: \"res\"", 1, 0),  # a printed gRPC Response (protobuf text)
+    ("nothing here", 0, 0),
+])
+def test_replies_in_each_way_clients_print_them(text, count, failed):
+    found = read_replies(text)
+    assert (found.count, len(found.failed)) == (count, failed)

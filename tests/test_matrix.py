@@ -2,15 +2,15 @@
 import pytest
 
 from conftest import REPO_ROOT
-from test_tipc_config import STEP6, TEMPLATE, THIRTEEN, replace_line
+from test_tipc_config import STEP6, TEMPLATE, THIRTEEN, own, replace_line
 from tipc_serving.config import machine, matrix
 from tipc_serving.config.shard import parse_shard, shard
 from tipc_serving.errors import ConfigError, UserError
-from tipc_serving.config.tipc import parse, parse_text
+from tipc_serving.config.tipc import parse
 
 CONF = "op.alexnet.local_service_conf."
-CPU_NAMES = ["cpu_usemkldnn_False_threads_2", "cpu_usemkldnn_False_threads_1",
-             "cpu_usemkldnn_True_threads_2", "cpu_usemkldnn_True_threads_1"]  # the config lists 2|1
+CPU_NAMES = ["cpu_usemkldnn_True_threads_2", "cpu_usemkldnn_True_threads_1",
+             "cpu_usemkldnn_False_threads_2", "cpu_usemkldnn_False_threads_1"]  # the config lists True|False, 2|1
 GPU_NAMES = ["gpu_usetrt_False_precision_fp32", "gpu_usetrt_True_precision_fp32", "gpu_usetrt_True_precision_fp16"]
 
 
@@ -65,7 +65,7 @@ def test_no_tensorrt_skips_only_trt_cases():
 
 
 def test_template_devices_zero_is_one_gpu_case():
-    cases = matrix.expand(parse_text(TEMPLATE), gpu_available=True, trt_available=True)
+    cases = matrix.expand(own(TEMPLATE), gpu_available=True, trt_available=True)
     assert [(c.name, c.device, c.opts) for c in cases] == [
         ("gpu_usetrt_False_precision_fp32", "gpu", [CONF + 'devices="0"', CONF + "device_type=1",
                                                     CONF + "precision=fp32"])]
@@ -74,7 +74,7 @@ def test_template_devices_zero_is_one_gpu_case():
 def test_absent_devices_is_cpu_only_with_defaults():
     text = STEP6.replace("--opt op.imagenet.local_service_conf.devices:\"0\"|null",
                          "--opt op.imagenet.local_service_conf.use_trt:True")
-    cases = matrix.expand(parse_text(text), gpu_available=True, trt_available=True)
+    cases = matrix.expand(own(text), gpu_available=True, trt_available=True)
     assert [c.name for c in cases] == ["cpu_usemkldnn_False_threads_default"]
     prefix = "op.imagenet.local_service_conf."
     assert cases[0].opts == [prefix + 'devices=""', prefix + "use_mkldnn=False", prefix + "device_type=0",
@@ -82,9 +82,9 @@ def test_absent_devices_is_cpu_only_with_defaults():
 
 
 def test_no_op_line_is_one_cpu_case_without_service_opts():
-    cases = matrix.expand(parse_text(THIRTEEN + "--opt http_port:18081\n"), gpu_available=True, trt_available=True)
+    cases = matrix.expand(own(THIRTEEN + "--opt http_port:18081\n"), gpu_available=True, trt_available=True)
     assert [(c.name, c.opts) for c in cases] == [("cpu_usemkldnn_False_threads_default", ["http_port=18081"])]
-    named = matrix.expand(parse_text(THIRTEEN), gpu_available=True, trt_available=True, op_name="resnet")
+    named = matrix.expand(own(THIRTEEN), gpu_available=True, trt_available=True, op_name="resnet")
     prefix = "op.resnet.local_service_conf."
     assert named[0].opts == [prefix + 'devices=""', prefix + "use_mkldnn=False", prefix + "device_type=0",
                              prefix + "precision=fp32"]
@@ -93,14 +93,14 @@ def test_no_op_line_is_one_cpu_case_without_service_opts():
 def test_fixed_overrides_follow_every_case():
     text = replace_line(STEP6, "pipline:", "pipline:pipeline_http_client.py\n--opt op.imagenet.concurrency:2\n"
                                            "--opt http_port:18081\n--opt op.imagenet.topk:null")
-    cases = matrix.expand(parse_text(text), gpu_available=False, trt_available=False)
+    cases = matrix.expand(own(text), gpu_available=False, trt_available=False)
     assert [c.name for c in cases] == ["gpu_usetrt_False_precision_fp32", "cpu_usemkldnn_False_threads_default"]
     assert all(c.opts[-2:] == ["op.imagenet.concurrency=2", "http_port=18081"] for c in cases)
 
 
 def test_lowercase_booleans_and_quoted_values_are_normalised():
     text = STEP6 + 'op.imagenet.local_service_conf.use_mkldnn:true\nop.imagenet.local_service_conf.thread_num:"4"\n'
-    cpu = [c for c in matrix.expand(parse_text(text), True, True) if c.device == "cpu"]
+    cpu = [c for c in matrix.expand(own(text), True, True) if c.device == "cpu"]
     assert [c.name for c in cpu] == ["cpu_usemkldnn_True_threads_4"]
     assert "op.imagenet.local_service_conf.thread_num=4" in cpu[0].opts
 
@@ -108,7 +108,7 @@ def test_lowercase_booleans_and_quoted_values_are_normalised():
 def test_gpu_without_any_runnable_precision_is_an_error():
     text = STEP6 + "op.imagenet.local_service_conf.precision:fp16\n"
     with pytest.raises(ConfigError) as caught:
-        matrix.expand(parse_text(text, "c.txt"), True, True)
+        matrix.expand(own(text, "c.txt"), True, True)
     assert caught.value.line == 15 and "use_trt True" in str(caught.value)
 
 
@@ -140,7 +140,7 @@ def two_configs(gpu):
     second = (STEP6 + "op.imagenet.local_service_conf.thread_num:1|2|4|8|null|16\n"
               "op.imagenet.local_service_conf.use_mkldnn:False|True\n")
     return [("configs/alexnet_serving.txt", alexnet_cases(gpu=gpu, trt=gpu)),
-            ("configs/mobilenet.txt", matrix.expand(parse_text(second), gpu_available=gpu, trt_available=gpu))]
+            ("configs/mobilenet.txt", matrix.expand(own(second), gpu_available=gpu, trt_available=gpu))]
 
 
 def assignment(groups, count):
@@ -204,13 +204,13 @@ def test_a_new_dimension_is_one_row(monkeypatch):
                              options=lambda size: (("batch_size", size),))
     monkeypatch.setattr(matrix, "DIMENSIONS", matrix.DIMENSIONS + (batch,))
     text = STEP6 + "op.imagenet.local_service_conf.thread_num:1|2\nop.imagenet.local_service_conf.batch_size:1|8\n"
-    cases = [c for c in matrix.expand(parse_text(text), False, False) if c.device == "cpu"]
+    cases = [c for c in matrix.expand(own(text), False, False) if c.device == "cpu"]
     assert [c.name for c in cases] == ["cpu_usemkldnn_False_threads_1_batchsize_1", "cpu_usemkldnn_False_threads_1_batchsize_8",
                                        "cpu_usemkldnn_False_threads_2_batchsize_1", "cpu_usemkldnn_False_threads_2_batchsize_8"]
     assert cases[1].settings == {"devices": "", "use_mkldnn": "False", "thread_num": "1", "batch_size": "8"}
     assert cases[1].opts[-1] == "op.imagenet.local_service_conf.batch_size=8"
     with pytest.raises(ConfigError, match="expected a positive integer"):
-        parse_text(STEP6 + "op.imagenet.local_service_conf.batch_size:1|big\n")
+        own(STEP6 + "op.imagenet.local_service_conf.batch_size:1|big\n")
 
 
 def test_gpu_options_of_every_dimension_follow_the_table_order():

@@ -50,9 +50,11 @@ def test_mobilenet_config_plans_its_own_service_and_folders(full_plan):
     alexnet, mobilenet = full_plan["configs"]
     assert mobilenet["model_name"] == MODEL and mobilenet["op_name"] == MODEL
     assert mobilenet["url"].endswith("/{}/prediction".format(MODEL))
-    assert mobilenet["web_service_argv"][:4] == ["web_service.py", "--config=config.yml", "--name", MODEL]
-    assert mobilenet["client_argv"][0] == "pipeline_http_client.py" and mobilenet["client_argv"][-1] == mobilenet["url"]
-    assert mobilenet["rpc_client_argv"][0] == "pipeline_rpc_client.py"
+    case = mobilenet["cases"][0]
+    assert case["service"]["argv"][:4] == ["web_service.py", "--config=config.yml", "--name", MODEL]
+    http, rpc = case["clients"]
+    assert http["argv"][0] == "pipeline_http_client.py" and http["argv"][-1] == mobilenet["url"]
+    assert rpc["argv"][0] == "pipeline_rpc_client.py" and rpc["argv"][-1] == mobilenet["endpoint"]
     assert mobilenet["model"]["export_args"][1:3] == ["--model", MODEL]
     # Its own model and conversion folders: both configs can run in one invocation.
     assert mobilenet["model"]["dir"] != alexnet["model"]["dir"]

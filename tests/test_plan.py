@@ -17,7 +17,8 @@ PROJECT_PYTHON = sys.executable
 
 def options(**overrides):
     values = dict(http_port=None, rpc_port=None, ready_timeout=None, gpu="off", require_golden=False, golden_dir=None, shard=None, output_dir="/tmp/out",
-                  run_id="r1", stop_grace=10.0, benchmark=False, benchmark_cases="")
+                  run_id="r1", stop_grace=10.0, benchmark=False, benchmark_cases="", dialect=None, repo_root=None,
+                  seeded_export=False, caller_dir=".")
     values.update(overrides)
     return SimpleNamespace(**values)
 
@@ -71,7 +72,9 @@ def test_paths_resolve_as_in_tipc(tmp_path, alexnet_model):
     planned = build(config)
     assert planned["serving_dir"] == str(SERVING_DIR)
     assert planned["image_path"] == str(IMAGES)
-    assert planned["client_argv"][:3] == ["pipeline_http_client.py", "--image_dir", "../../images/"]  # as spelled
+    clients = planned["cases"][0]["clients"]
+    assert clients[0]["argv"][:3] == ["pipeline_http_client.py", "--image_dir", "../../images/"]  # as spelled
+    assert clients[0]["cwd"] == str(SERVING_DIR) and clients[0]["compare"]
     assert planned["convert"]["serving_server"] == str(tmp_path / "converted" / "serving_server")
 
 
@@ -125,12 +128,13 @@ def test_tricky_values_reach_the_service_command_unchanged(tmp_path, config_path
     planned = plan.build([config_path], options(output_dir=str(tmp_path / "out")), PROJECT_PYTHON)
     tricky = "it's a \"quoted\" $HOME `value` with spaces; & more"
     planned["configs"][0]["python"] = tricky
-    planned["configs"][0]["cases"][0]["opts"].append("op.alexnet.topk={}".format(tricky))
+    planned["configs"][0]["cases"][0]["service"]["argv"].append("op.alexnet.topk={}".format(tricky))
     run_dir = planned["configs"][0]["run_dir"]
     case = CaseRun(RunContext(run_dir, planned), planned["configs"][0]["cases"][0])
     argv = case.service_argv()
     assert argv[0] == tricky and argv[-1] == "op.alexnet.topk={}".format(tricky)
-    assert argv[1:] == planned["configs"][0]["web_service_argv"] + ["--opt"] + planned["configs"][0]["cases"][0]["opts"]
+    assert argv[1:] == planned["configs"][0]["cases"][0]["service"]["argv"]
+    assert argv[1:5] == ["web_service.py", "--config=config.yml", "--name", "alexnet"]
     assert run_dir == str(tmp_path / "out" / "alexnet" / "serving_python" / "r1")
 
 

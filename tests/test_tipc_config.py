@@ -2,7 +2,8 @@
 import pytest
 
 from conftest import REPO_ROOT
-from tipc_serving.errors import ConfigError
+from tipc_serving.errors import ConfigError, ConfigErrors, UsageError
+from tipc_serving.config.dialects import OWN
 from tipc_serving.config.tipc import Override, parse, parse_text
 
 
@@ -61,6 +62,17 @@ pipline:pipeline_http_client.py
 """
 
 
+def own(text, path="<config>"):
+    """The text read as the harness's own config: these samples keep PaddlePaddle's layouts, which would
+    otherwise read as their dialects (tests/test_dialects.py)."""
+    return parse_text(text, path, dialect=OWN)
+
+
+def problems(error):
+    """The ConfigErrors of a parse: one, or several reported at once."""
+    return error.errors if isinstance(error, ConfigErrors) else [error]
+
+
 def replace_line(text, old, new):
     """text with the line starting `old` replaced by `new` (None: removed); the line must exist."""
     lines = text.splitlines()
@@ -71,7 +83,7 @@ def replace_line(text, old, new):
 
 
 def test_template_parses_every_field():
-    config = parse_text(TEMPLATE, "template.txt")
+    config = own(TEMPLATE, "template.txt")
     assert config.path == "template.txt"
     assert config.model_name == "your_model_name"
     assert config.python == "python3.7"
@@ -98,7 +110,7 @@ def test_template_parses_every_field():
 
 
 def test_step6_parses_every_field():
-    config = parse_text(STEP6, "step6.txt")
+    config = own(STEP6, "step6.txt")
     assert config.model_name == "mobilenet_v3_small"
     assert config.python == "python3.7"
     assert config.trans_model == ["-m", "paddle_serving_client.convert"]
@@ -120,7 +132,7 @@ def test_step6_parses_every_field():
 
 
 def test_thirteen_line_variant_has_no_overrides():
-    config = parse_text(THIRTEEN, "v13.txt")
+    config = own(THIRTEEN, "v13.txt")
     assert config.model_name == "resnet50"
     assert config.overrides == []
     assert config.op_name is None
@@ -145,7 +157,7 @@ def test_project_config_parses():
 def test_value_splits_at_first_colon_only():
     text = replace_line(STEP6, "--image_dir:", "--image_dir:http://127.0.0.1:8080/a:b.jpg")
     text += "--opt op.imagenet.client_config:grpc://host:9292\n"
-    config = parse_text(text)
+    config = own(text)
     assert config.client_image_path == "http://127.0.0.1:8080/a:b.jpg"
     assert config.fixed_overrides == [Override("op.imagenet.client_config", ["grpc://host:9292"], 15, False, True)]
 
@@ -153,7 +165,7 @@ def test_value_splits_at_first_colon_only():
 def test_comments_blank_lines_and_moved_lines():
     lines = STEP6.splitlines()
     text = "\n\n" + lines[0] + "\n# a comment: with a colon\n\n" + "\n".join(reversed(lines[1:])) + "\n   # indented\n"
-    config = parse_text(text)
+    config = own(text)
     assert config.model_name == "mobilenet_v3_small"
     assert config.lines["model_name"] == 3 + 2 + len(lines) - 1
     assert config.lines["--image_dir"] == 6
@@ -162,7 +174,7 @@ def test_comments_blank_lines_and_moved_lines():
 def test_crlf_and_bom_accepted(tmp_path):
     path = tmp_path / "windows.txt"
     path.write_bytes(b"\xef\xbb\xbf" + STEP6.replace("\n", "\r\n").encode("utf-8"))
-    config = parse(path)
+    config = parse(path, dialect=OWN)
     assert config.model_name == "mobilenet_v3_small"
     assert config.web_service_args == ["--config=config.yml"]
     assert config.client_image_path == "../../lite_data/test/"
@@ -175,7 +187,7 @@ def test_optional_extensions_and_aliases():
     text = replace_line(text, "--image_dir:", "--img-path:./images/")
     text += "pipeline_rpc:pipeline_rpc_client.py\natol:1e-5\nrtol:0.001\nready_timeout:120\n"
     text += "op.imagenet.concurrency:2\n--opt http_port:18081\n--opt op.imagenet.topk:null\n"
-    config = parse_text(text)
+    config = own(text)
     assert config.client_key == "pipeline"
     assert (config.client_image_flag, config.client_image_path) == ("--img-path", "./images/")
     assert config.rpc_client_script == "pipeline_rpc_client.py"
@@ -185,7 +197,7 @@ def test_optional_extensions_and_aliases():
 
 
 def test_optional_convert_flag_null_is_left_out():
-    config = parse_text(replace_line(STEP6, "--params_filename:", "--params_filename:null"))
+    config = own(replace_line(STEP6, "--params_filename:", "--params_filename:null"))
     assert "--params_filename" not in config.convert
     assert config.lines["--params_filename"] == 7
 
@@ -239,11 +251,13 @@ MALFORMED_TEXT = [
 
 
 @pytest.mark.parametrize("what, text, line, key, problem", MALFORMED_TEXT, ids=[m[0] for m in MALFORMED_TEXT])
-def test_malformed_text_is_one_located_error(what, text, line, key, problem):
-    with pytest.raises(ConfigError) as caught:
-        parse_text(text, "configs/bad.txt")
-    error = caught.value
-    assert error.exit_code == 2
+def test_malformed_text_is_a_located_error(what, text, line, key, problem):
+    """The mistake is the first error reported (a missing key it causes, such as a misspelt required one,
+    comes after it): file, line, key and the problem on one line."""
+    with pytest.raises(UsageError) as caught:
+        own(text, "configs/bad.txt")
+    assert caught.value.exit_code == 2
+    error = problems(caught.value)[0]
     assert (error.line, error.key) == (line, key)
     message = str(error)
     assert "\n" not in message
@@ -255,10 +269,46 @@ def test_malformed_text_is_one_located_error(what, text, line, key, problem):
 
 
 def test_unknown_key_suggests_and_lists_known_keys():
+    with pytest.raises(UsageError) as caught:
+        own(replace_line(STEP6, "--image_dir:", "--imge_dir:x"), "c.txt")
+    unknown, missing = problems(caught.value)
+    assert "did you mean '--image_dir'" in str(unknown)
+    assert "model_name" in str(unknown) and "pipeline_rpc" in str(unknown)
+    assert (missing.key, missing.line) == ("image flag", None)
+
+
+def test_every_mistake_is_reported_at_once():
+    text = replace_line(STEP6, "python:", "python:a|b")
+    text = replace_line(text, "serving_dir:", "servng_dir:./deploy")
+    text += "op.imagenet.local_service_conf.thread_num:0\natol:tiny\n"
+    with pytest.raises(ConfigErrors) as caught:
+        own(text, "c.txt")
+    found = [(e.line, e.key) for e in caught.value.errors]
+    assert found == [(3, "python"), (10, "servng_dir"), (15, "op.imagenet.local_service_conf.thread_num"),
+                     (16, "atol"), (None, "serving_dir")]
+    assert str(caught.value).count("\n") == 4
+    assert all(line.startswith("c.txt") for line in str(caught.value).splitlines())
+
+
+def test_a_key_of_another_dialect_is_named_so():
+    """A PaddleSeg key in a config that reads as the harness's own is not called unknown (no misleading
+    did-you-mean): the message names its dialect and why this file is read as the harness's own."""
     with pytest.raises(ConfigError) as caught:
-        parse_text(replace_line(STEP6, "--image_dir:", "--imge_dir:x"), "c.txt")
-    assert "did you mean '--image_dir'" in str(caught.value)
-    assert "model_name" in str(caught.value) and "pipeline_rpc" in str(caught.value)
+        own(replace_line(STEP6, "pipline:", "pipline:pipeline_http_client.py\n--input_name:x"), "c.txt")
+    assert caught.value.key == "--input_name"
+    assert "did you mean" not in str(caught.value)
+    assert "a key of PaddleSeg configs" in str(caught.value)
+
+
+def test_inline_comments():
+    """' #' starts a comment, as does '#' at the start of a line; a '#' inside a word is kept."""
+    text = replace_line(STEP6, "--image_dir:", "--image_dir:../../lite_data/test/   # the images\t")
+    text = replace_line(text, "model_name:", "model_name:mobilenet_v3_small\t# CPU only")
+    text = replace_line(text, "--dirname:", "--dirname:./inference/a#b/")
+    config = own(text + "  # an indented comment line\n")
+    assert config.client_image_path == "../../lite_data/test/"
+    assert config.model_name == "mobilenet_v3_small"
+    assert config.convert["--dirname"] == "./inference/a#b/"
 
 
 def write(path, data):

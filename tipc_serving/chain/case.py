@@ -10,9 +10,11 @@ least one `Run failed with command` line that names its log, as nightly CI greps
 import sys
 import time
 import traceback
+from pathlib import Path
 
 from .. import REPO_ROOT
 from ..jsonfile import write_json
+from ..service.config_edit import edited
 from ..service.lifecycle import Service
 from ..service.ports import busy_ports
 from ..service.process import describe_exit_status, gpu_memory_mb
@@ -20,9 +22,10 @@ from ..service.readiness import NotReady
 from ..service.record import record_started
 from ..verdict.case_status import CaseFacts, ClientFacts, case_status
 from ..verdict.cli import check_document, result_text
-from ..verdict.evidence import judge_settings
+from ..verdict.evidence import NOT_CHECKED, Setting, judge_settings
 from ..verdict.inputs import InputError, load_reference, load_served
 from ..verdict.judge import CheckResult, compare, identical_answers
+from ..verdict.replies import read_replies
 from .commands import first_line_with, loopback_env, run_logged
 from .prepare import COMPARE_RESULTS
 
@@ -36,7 +39,8 @@ class CaseRun:
         self.ctx, self.case, self.name = ctx, case, case["name"]
         self.dir = ctx.run_dir / self.name
         self.config = ctx.config
-        self.facts = CaseFacts(server_log=str(self.dir / "server.log"))
+        self.facts = CaseFacts(server_log=str(self.dir / case["service"]["log"]),
+                               answers_not_compared=self.config.get("coverage"))
         self.timings = {}
         self.checks = {}
         self.failed_lines = 0
@@ -46,8 +50,10 @@ class CaseRun:
     # -------------------------------------------------------------- the steps
 
     def service_argv(self):
-        argv = [self.ctx.python(), *self.config["web_service_argv"]]
-        return argv + (["--opt", *self.case["opts"]] if self.case["opts"] else [])
+        return [self.ctx.python(), *self.case["service"]["argv"]]
+
+    def ports(self):
+        return [port for port in (self.config["http_port"], self.config.get("rpc_port")) if port]
 
     def status_line(self, ok, argv, log):
         self.failed_lines += not ok
@@ -55,7 +61,7 @@ class CaseRun:
 
     def start_service(self):
         env = loopback_env(SERVING_LOG_PATH=self.dir, SERVING_HOME=self.dir)
-        service = Service(self.service_argv(), self.dir / "server.log", cwd=self.config["serving_dir"], env=env,
+        service = Service(self.service_argv(), self.facts.server_log, cwd=self.case["service"]["cwd"], env=env,
                           stop_grace=self.ctx.plan.get("stop_grace", 10.0))
         record_started(self.ctx.started_groups_path, service.pid, service.started)
         return service
@@ -84,16 +90,15 @@ class CaseRun:
         return True
 
     def run_clients(self):
-        for label, key, log_name, timing in (("HTTP", "client_argv", "client.log", "client_s"),
-                                             ("gRPC", "rpc_client_argv", "rpc_client.log", "rpc_client_s")):
-            if not self.config.get(key):
-                continue
-            argv = [self.ctx.python(), *self.config[key]]
-            log = self.dir / log_name
-            returncode, seconds = run_logged(argv, log, self.config["serving_dir"])
+        for index, client in enumerate(self.case["clients"]):
+            argv = [self.ctx.python(), *client["argv"]]
+            log = self.dir / client["log"]
+            returncode, seconds = run_logged(argv, log, client["cwd"])
             self.status_line(returncode == 0, argv, log)
-            self.timings[timing] = seconds
-            self.facts.clients.append(ClientFacts(label, returncode, first_line_with(log, "error")))
+            timing = {"HTTP": "client_s", "gRPC": "rpc_client_s"}.get(client["label"], "client{}_s".format(index + 1))
+            self.timings[timing] = self.timings.get(timing, 0.0) + seconds
+            self.facts.clients.append(ClientFacts(client["label"], returncode, first_line_with(log, "error"),
+                                                  log=str(log), compared=client["compare"]))
         self.timings.setdefault("rpc_client_s", 0.0)
 
     def check_whole(self, service):
@@ -106,7 +111,7 @@ class CaseRun:
 
     def wants_benchmark(self, benchmarked):
         wanted = self.ctx.plan.get("benchmark") or {}
-        if not wanted.get("enabled"):
+        if not wanted.get("enabled") or self.config.get("coverage"):  # served vs direct needs the answers
             return False
         cases = wanted.get("cases") or ""
         if cases == "":
@@ -137,7 +142,7 @@ class CaseRun:
     def stop(self, service):
         """Stop the group; a stop that fails, or leaves a port of the service held, fails the case."""
         start = time.monotonic()
-        problem = service.stop_problem((self.config["http_port"], self.config["rpc_port"]))
+        problem = service.stop_problem(self.ports())
         self.timings["stop_s"] = time.monotonic() - start
         with open(str(self.dir / "stop.log"), "a", encoding="utf-8") as handle:
             handle.write((problem or service.stop_report.describe()) + "\n")
@@ -150,18 +155,26 @@ class CaseRun:
         def text(path):
             return path.read_text(encoding="utf-8", errors="replace") if path.is_file() else ""
 
+        # An option Paddle Serving does not read is never in effect, whatever the logs say.
+        self.facts.settings = [Setting(option.split("=", 1)[0], option.split("=", 1)[1], None, NOT_CHECKED,
+                                       "not an option Paddle Serving 0.9 reads: the service ignores it")
+                               for option in self.case.get("ignored_options") or []]
+        if not self.case.get("requested"):
+            return
         pipeline_logs = "".join(text(path) for path in sorted((self.dir / "PipelineServingLogs").glob("pipeline.log*")))
-        self.facts.settings = judge_settings(self.case["requested"], text(self.dir / "server.log"), pipeline_logs,
-                                             getattr(self, "gpu_memory", None))
+        self.facts.settings += judge_settings(self.case["requested"], text(Path(self.facts.server_log)), pipeline_logs,
+                                              getattr(self, "gpu_memory", None))
 
     def check_answers(self):
         """Each client's answers against the reference: check.json / check.log (check_rpc.* for gRPC)."""
         start = time.monotonic()
         reference_json = self.ctx.run_dir / "reference.json"
         for client in self.facts.clients:
+            if not client.compared:
+                client.replies = read_replies(Path(client.log).read_text(encoding="utf-8", errors="replace"))
+                continue
             stem = "check" if client.label == "HTTP" else "check_rpc"
-            log_name = "client.log" if client.label == "HTTP" else "rpc_client.log"
-            client_log, out = self.dir / log_name, self.dir / (stem + ".json")
+            client_log, out = Path(client.log), self.dir / (stem + ".json")
             try:
                 client.check = compare(load_reference(reference_json), load_served(client_log),
                                        self.case["atol"], self.case["rtol"])
@@ -201,17 +214,18 @@ class CaseRun:
     def run(self, benchmarked=False):
         """Run the case to its verdict; returns (status, whether it ran a benchmark)."""
         self.dir.mkdir(parents=True, exist_ok=True)
-        self.ctx.report.update_case(self.name, status="running", logs={
-            "server": self.dir / "server.log", "client": self.dir / "client.log",
-            "pipeline": self.dir / "PipelineServingLogs"})
+        logs = {"server": self.facts.server_log, "pipeline": self.dir / "PipelineServingLogs"}
+        logs.update(("client" if index == 0 else "client{}".format(index + 1), self.dir / client["log"])
+                    for index, client in enumerate(self.case["clients"]))
+        self.ctx.report.update_case(self.name, status="running", logs=logs)
         self.ctx.progress("case {}: starting".format(self.name))
         self.facts.refused = self.case.get("fail_reason")
-        self.facts.busy_ports = [] if self.facts.refused else busy_ports(
-            [self.config["http_port"], self.config["rpc_port"]])
+        self.facts.busy_ports = [] if self.facts.refused else busy_ports(self.ports())
         if self.facts.refused or self.facts.busy_ports:
             return self.record(), False
         ran_benchmark = False
-        with self.start_service() as service:
+        with edited(self.config["web_service_config"], self.case.get("config_edits")), \
+                self.start_service() as service:
             if self.wait_until_ready(service):
                 self.run_clients()
                 self.check_whole(service)
@@ -226,9 +240,9 @@ class CaseRun:
         return self.record(), ran_benchmark
 
     def answers(self):
-        """The HTTP client's log, when the case ran its clients (for the twin check)."""
-        log = self.dir / "client.log"
-        return log if self.facts.clients and log.is_file() else None
+        """The first compared client's log, when the case ran its clients (for the twin check)."""
+        logs = [Path(c.log) for c in self.facts.clients if c.compared]
+        return logs[0] if logs and logs[0].is_file() else None
 
 
 def check_twins(runs, ctx):

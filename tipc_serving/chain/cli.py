@@ -18,6 +18,7 @@ from ..report.entries import ReportError
 from ..report.store import Report
 from ..report.table import print_text
 from ..verdict.case_status import STEP_STATUSES
+from ..config.dialects import OWN
 from .context import PLAN_FILE, RunContext, progress
 
 STEP_NAMES = ("export", "convert", "reference", "golden")
@@ -46,7 +47,7 @@ def open_run(args):
     cases = [{"name": c["name"], "device": c["device"], "settings": c["settings"], "requested": c.get("requested"),
               "skip_reason": c["skip_reason"]} for c in config["cases"]]
     ctx._report = Report.create(run_dir, ctx.model_name, config["config_path"], ctx.run_dir.name, plan.get("shard"),
-                                cases)
+                                cases, dialect=config.get("dialect"), coverage=config.get("coverage"))
     open(str(ctx.status_log.path), "a").close()
     _link_latest(ctx.run_dir)
     ctx.report.record_step("bootstrap", "passed", args.bootstrap_seconds, args.bootstrap_python)
@@ -54,6 +55,9 @@ def open_run(args):
     stop_leftovers(ctx)
     ctx.progress("run {} in {}".format(ctx.run_dir.name, ctx.run_dir))
     ctx.progress(config["python_note"])
+    if config.get("dialect") not in (None, OWN):
+        ctx.progress("{} config, run as {} runs it; {}".format(config["dialect"], config["script"],
+                                                              config["coverage"] or "answers compared"))
     return 0
 
 

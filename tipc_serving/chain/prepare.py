@@ -30,7 +30,47 @@ def _command_step(ctx, name, argv, cwd=REPO_ROOT):
     return returncode == 0
 
 
+def _dialect_steps(ctx, kind):
+    """A dialect config's own export or conversion commands (config/dialect_plan.py), in order; a
+    conversion must have written its folders, just now."""
+    steps = [step for step in ctx.config["prepare"] if step["name"].startswith(kind)]
+    if not steps:
+        ctx.report.record_step(kind, "skipped", 0, "nothing to {} (the model is there)".format(kind))
+        return True
+    for step in steps:
+        since = time.time()
+        if not _command_step(ctx, step["name"], [ctx.python(), *step["argv"]], step["cwd"]):
+            return False
+        writes = step.get("writes") or []
+        if kind == "convert" and len(writes) == 2 and not _converted(ctx, step["name"], writes, since):
+            return False
+    return True
+
+
+def _converted(ctx, name, writes, since):
+    problems = conversion_problems(writes[0], writes[1], since)
+    if not problems:
+        return True
+    reason = "conversion incomplete: " + "; ".join(problems)
+    log = ctx.run_dir / "{}.log".format(name)
+    with open(str(log), "a", encoding="utf-8") as handle:
+        handle.write(reason + "\n")
+    ctx.status_line(False, [sys.executable, "-m", "tipc_serving", "converted", "--since", since, *writes], log)
+    ctx.report.record_step(name, "failed", round(time.time() - since, 3), reason, str(log))
+    ctx.progress("{} failed: {}".format(name, reason))
+    return False
+
+
+def _not_compared(ctx, name):
+    """The answers of this config are not compared: its reference (or golden) step says so and why."""
+    ctx.report.record_step(name, "skipped", 0, ctx.config["coverage"])
+    ctx.progress("{} skipped: {}".format(name, ctx.config["coverage"]))
+    return True
+
+
 def export(ctx):
+    if "prepare" in ctx.config:
+        return _dialect_steps(ctx, "export")
     model = ctx.config["model"]
     if model["present"]:
         ctx.report.record_step("export", "skipped", 0, "inference model present in {}".format(model["dir"]))
@@ -42,25 +82,18 @@ def export(ctx):
 def convert(ctx):
     """The config's conversion command; a zero exit status is not enough: it must have written its
     files, just now."""
+    if "prepare" in ctx.config:
+        return _dialect_steps(ctx, "convert")
     since = time.time()
     if not _command_step(ctx, "convert", [ctx.python(), *ctx.config["convert"]["args"]]):
         return False
     convert = ctx.config["convert"]
-    problems = conversion_problems(convert["serving_server"], convert["serving_client"], since)
-    if problems:
-        reason = "conversion incomplete: " + "; ".join(problems)
-        log = ctx.run_dir / "convert.log"
-        with open(str(log), "a", encoding="utf-8") as handle:
-            handle.write(reason + "\n")
-        ctx.status_line(False, [sys.executable, "-m", "tipc_serving", "converted", "--since", since,
-                                convert["serving_server"], convert["serving_client"]], log)
-        ctx.report.record_step("convert", "failed", round(time.time() - since, 3), reason, str(log))
-        ctx.progress("convert failed: {}".format(reason))
-        return False
-    return True
+    return _converted(ctx, "convert", [convert["serving_server"], convert["serving_client"]], since)
 
 
 def reference(ctx):
+    if ctx.config.get("coverage"):
+        return _not_compared(ctx, "reference")
     return _command_step(ctx, "reference", [ctx.python(), *ctx.config["reference_args"], "--output-json",
                                             ctx.run_dir / "reference.json"])
 
@@ -68,6 +101,8 @@ def reference(ctx):
 def golden(ctx):
     """The fresh reference against the golden results kept in git, when they were made the same way. A
     skipped comparison is a visible step with its reason, and a failure with --require-golden."""
+    if ctx.config.get("coverage"):
+        return _not_compared(ctx, "golden")
     start = time.monotonic()
     path = ctx.config["golden"]
     model_dir = ctx.config["model"]["dir"]

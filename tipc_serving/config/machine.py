@@ -17,18 +17,25 @@ def _env_flag(name):
 
 
 def gpu_available():
-    """Whether a GPU is visible: nvidia-smi lists one and CUDA_VISIBLE_DEVICES does not hide it."""
+    """Whether a GPU is visible: nvidia-smi lists one, and every GPU id CUDA_VISIBLE_DEVICES names (TIPC's
+    GPUID, test_serving.sh --gpu-ids) is one it lists."""
     forced = _env_flag("TIPC_GPU")
     if forced is not None:
         return forced
-    if os.environ.get("CUDA_VISIBLE_DEVICES", None) in ("", "-1"):
+    visible = os.environ.get("CUDA_VISIBLE_DEVICES", None)
+    if visible is not None and visible.strip() in ("", "-1"):
         return False
     try:
         listing = subprocess.run(["nvidia-smi", "-L"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                                  text=True, timeout=30)
     except (OSError, subprocess.SubprocessError):
         return False
-    return listing.returncode == 0 and any(line.startswith("GPU ") for line in listing.stdout.splitlines())
+    listed = {line.split(":")[0][len("GPU "):].strip() for line in listing.stdout.splitlines()
+              if line.startswith("GPU ")}
+    if listing.returncode != 0 or not listed:
+        return False
+    wanted = [part.strip() for part in (visible or "").split(",") if part.strip().isdigit()]
+    return all(gpu in listed for gpu in wanted)
 
 
 def trt_available():

@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 
 from .. import REPO_ROOT
-from ..errors import ArgumentParser, ConfigError, UserError, cli
+from ..errors import ArgumentParser, ConfigError, ConfigErrors, UsageError, UserError, cli
 from ..jsonfile import write_json
 from ..model import registry
 from ..model.inference import MODEL_FILENAME, PARAMS_FILENAME
@@ -26,7 +26,7 @@ from ..service.process import DEFAULT_STOP_GRACE
 from ..service.readiness import DEFAULT_READY_TIMEOUT
 from ..verdict import evidence, tolerance
 from ..verdict.golden import golden_path
-from . import machine, matrix, tipc
+from . import dialect_plan, dialects, machine, matrix, tipc
 from .shard import parse_shard, shard
 
 PLAN_SCHEMA = 2
@@ -196,6 +196,14 @@ def plan_config(config, context, cases, project_python, options):
         convert_args += [flag, str(convert_paths.get(flag, value))]
     url = "http://127.0.0.1:{}/{}/prediction".format(http_port, op_name)
     endpoint = "127.0.0.1:{}".format(rpc_port)
+    service_argv = web_service_argv([config.web_service_script, *config.web_service_args], op_name,
+                                    convert_paths["--serving_server"], http_port, rpc_port)
+    clients = [{"label": "HTTP", "argv": [config.client_script, config.client_image_flag, config.client_image_path,
+                                          "--url", url], "cwd": str(serving_dir), "log": "client.log", "compare": True}]
+    if config.rpc_client_script:
+        clients.append({"label": "gRPC", "argv": [config.rpc_client_script, config.client_image_flag,
+                                                  config.client_image_path, "--endpoint", endpoint],
+                        "cwd": str(serving_dir), "log": "rpc_client.log", "compare": True})
     plan_cases = []
     for case in cases:
         tol = tolerance.for_case(case.precision, config.atol, config.rtol)
@@ -203,12 +211,16 @@ def plan_config(config, context, cases, project_python, options):
         opts = [o for o in case.opts if not o.startswith(("http_port=", "rpc_port="))]
         plan_cases.append({"name": case.name, "device": case.device, "settings": case.settings,
                            "requested": requested_settings(config, context, case),
+                           "service": {"argv": service_argv + (["--opt", *opts] if opts else []),
+                                       "cwd": str(serving_dir), "log": "server.log"},
+                           "clients": clients, "config_edits": {},
                            "opts": opts, "precision": case.precision, "atol": tol.atol, "rtol": tol.rtol,
                            "skip_reason": case.skip_reason, "fail_reason": case.fail_reason, "twin": case.twin})
     return {
         "config_path": str(config.path),
         "model_name": config.model_name,
         "run_dir": run_dir_of(options, config.model_name),
+        "dialect": dialects.OWN, "coverage": None,
         "python": python, "python_note": python_note,
         "model": model,
         "convert": {"args": convert_args, "serving_server": str(convert_paths["--serving_server"]),
@@ -217,30 +229,59 @@ def plan_config(config, context, cases, project_python, options):
                            "--img-path", str(image_path)],
         "golden": str(golden_path(config.model_name, options.golden_dir)),
         "serving_dir": str(serving_dir),
-        "web_service_argv": web_service_argv([config.web_service_script, *config.web_service_args], op_name,
-                                             convert_paths["--serving_server"], http_port, rpc_port),
         "web_service_config": context["web_service_config"],
         "image_path": str(image_path),
         "op_name": op_name, "http_port": http_port, "rpc_port": rpc_port, "url": url, "endpoint": endpoint,
-        "client_argv": [config.client_script, config.client_image_flag, config.client_image_path, "--url", url],
-        "rpc_client_argv": ([config.rpc_client_script, config.client_image_flag, config.client_image_path,
-                             "--endpoint", endpoint] if config.rpc_client_script else None),
         "ready_timeout": context["ready_timeout"],
         "cases": plan_cases,
     }
 
 
+def _own_plans(parsed, options, project_python, gpu, trt):
+    """(config path, cases) of the harness's own configs, and a function that plans one of them."""
+    contexts = {str(config.path): service_context(config, options) for config in parsed}
+    expanded = [(str(config.path), matrix.expand(config, gpu, trt, op_name=contexts[str(config.path)]["op_name"],
+                                                 gpu_mode=options.gpu)) for config in parsed]
+
+    def plan_one(config, cases):
+        return plan_config(config, contexts[str(config.path)], cases, project_python, options)
+
+    return expanded, plan_one
+
+
+def _dialect_plan(config, cases, project_python, gpu, options):
+    python, python_note = resolve_python(config.python, project_python)
+    planned = dialect_plan.plan_dialect(config, options, python, python_note, gpu,
+                                        run_dir_of(options, config.model_name))
+    names = {case.name for case in cases}
+    planned["cases"] = [case for case in planned["cases"] if case["name"] in names]
+    return planned
+
+
 def build(config_paths, options, project_python):
-    parsed = [tipc.parse(path) for path in config_paths]
-    contexts = [service_context(config, options) for config in parsed]
+    """The whole run's plan: every config parsed and checked (every problem of every config reported at
+    once), its cases expanded and sharded, its commands decided."""
+    parsed, errors = [], []
+    for path in config_paths:
+        try:
+            parsed.append(tipc.parse(path, options.dialect))
+        except ConfigErrors as err:
+            errors += err.errors
+        except ConfigError as err:
+            errors.append(err)
+    tipc.raise_all(errors)
     gpu = options.gpu != "off" and machine.gpu_available()
     trt = gpu and machine.trt_available()
-    expanded = [(str(config.path), matrix.expand(config, gpu, trt, op_name=context["op_name"], gpu_mode=options.gpu))
-                for config, context in zip(parsed, contexts)]
+    own = [config for config in parsed if isinstance(config, tipc.TipcConfig)]
+    expanded, plan_own = _own_plans(own, options, project_python, gpu, trt)
+    # A dialect config's cases are its script's; they are sharded with the others by name.
+    expanded_all = dict(expanded)
+    expanded_all.update({str(c.path): c.cases for c in parsed if not isinstance(c, tipc.TipcConfig)})
     shard_index, shard_count = parse_shard(options.shard) if options.shard else (1, 1)
-    sharded = dict(shard(expanded, shard_index, shard_count))
-    configs = [plan_config(config, context, sharded.get(str(config.path), []), project_python, options)
-               for config, context in zip(parsed, contexts)]
+    sharded = dict(shard([(str(c.path), expanded_all[str(c.path)]) for c in parsed], shard_index, shard_count))
+    configs = [plan_own(config, sharded.get(str(config.path), [])) if isinstance(config, tipc.TipcConfig)
+               else _dialect_plan(config, sharded.get(str(config.path), []), project_python, gpu, options)
+               for config in parsed]
     names = [c["model_name"] for c in configs]
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:
@@ -251,6 +292,35 @@ def build(config_paths, options, project_python):
             "benchmark": {"enabled": options.benchmark or bool(options.benchmark_cases),
                           "cases": options.benchmark_cases or ""},
             "configs": configs}
+
+
+def list_cases(config_paths, options):
+    """--list-cases: every config's dialect, cases and exact commands, from the configs alone."""
+    lines = []
+    for path in config_paths:
+        config = tipc.parse(path, options.dialect)
+        if isinstance(config, tipc.TipcConfig):
+            cases = matrix.expand(config, True, True, gpu_mode="auto")
+            lines.append("{}: {} config, {} case{}".format(path, dialects.OWN, len(cases), "" if len(cases) == 1
+                                                           else "s"))
+            service = web_service_argv([config.web_service_script, *config.web_service_args], config.op_name or
+                                       "<op of config.yml>", config.convert["--serving_server"],
+                                       "<http_port of config.yml>", "<rpc_port of config.yml>")
+            for case in cases:
+                lines.append("  case {} ({})".format(case.name, case.device))
+                lines.append("    service (cwd {}) python {}".format(config.serving_dir, " ".join(
+                    service + (["--opt", *case.opts] if case.opts else []))))
+                lines.append("    client  (cwd {}) python {} {} {} --url http://127.0.0.1:<http_port>/<op>/prediction"
+                             .format(config.serving_dir, config.client_script, config.client_image_flag,
+                                     config.client_image_path))
+                if config.rpc_client_script:
+                    lines.append("    client  (cwd {}) python {} {} {} --endpoint 127.0.0.1:<rpc_port>".format(
+                        config.serving_dir, config.rpc_client_script, config.client_image_flag,
+                        config.client_image_path))
+            lines.append("  verdict: answers compared with Paddle Inference (tools/infer.py)")
+        else:
+            lines += dialect_plan.listing(config, dialect_plan.repo_root_of(path, options.repo_root, options.caller_dir))
+    return lines
 
 
 # ---------------------------------------------------------------- command line
@@ -278,7 +348,17 @@ def _seconds_argument(text):
 def parse_args(argv):
     parser = ArgumentParser(prog="plan")
     parser.add_argument("configs", nargs="+")
-    parser.add_argument("--output", required=True, help="the plan file to write")
+    parser.add_argument("--output", help="the plan file to write (required unless --list-cases)")
+    parser.add_argument("--list-cases", action="store_true",
+                        help="print each config's dialect, cases and commands, reading nothing but the configs")
+    parser.add_argument("--dialect", choices=dialects.NAMES, help="read the configs as this layout (default: "
+                        "found from each config's header and keys)")
+    parser.add_argument("--repo-root", help="the model repository's root, for a dialect config's paths (default: "
+                                            "the folder above its test_tipc, else the current folder)")
+    parser.add_argument("--caller-dir", default=".", help="where the user stands (a dialect config outside any "
+                                                          "test_tipc takes its paths from there)")
+    parser.add_argument("--seeded-export", action="store_true",
+                        help="a missing model that tools/export_model.py builds is exported, untrained and seeded")
     parser.add_argument("--output-dir", default=str(REPO_ROOT / "test_tipc" / "output"))
     parser.add_argument("--run-id", default="run")
     parser.add_argument("--shard")
@@ -299,6 +379,11 @@ def parse_args(argv):
 @cli("plan")
 def main(argv=None):
     options = parse_args(argv)
+    if options.list_cases:
+        print("\n".join(list_cases(options.configs, options)))
+        return 0
+    if not options.output:
+        raise UsageError("--output is required (or --list-cases)")
     plan = build(options.configs, options, options.project_python)
     write_json(options.output, plan)
     for config in plan["configs"]:

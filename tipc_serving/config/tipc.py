@@ -1,23 +1,23 @@
-"""PaddlePaddle TIPC serving configs (`key:value` lines) parsed into a TipcConfig.
+"""TIPC serving configs (`key:value` lines): the harness's own, parsed into a TipcConfig, and PaddlePaddle's
+own layouts (config/dialects.py), parsed into a DialectConfig.
 
-The format is TIPC's own (test_tipc/configs/*/serving_*.txt), so PaddlePaddle's templates parse
-unchanged:
+The harness's own configs extend TIPC's Step6 layout with a case matrix and its own keys:
 
     ===========================serving_params===========================
     model_name:alexnet
     --dirname:./inference/alexnet_infer/
     web_service:web_service.py --config=config.yml
     --opt op.alexnet.local_service_conf.devices:"0"|null
+    --opt op.alexnet.local_service_conf.use_mkldnn:False|True      # a matrix line: only ours have it
     pipline:pipeline_http_client.py
+    pipeline_rpc:pipeline_rpc_client.py
     --image_dir:../../images/
 
 TIPC's shell scripts read these files by line number; here keys are looked up by name, so lines may
-move, and every mistake is a ConfigError naming the file, the line and the key.
-
-Rules: the header is the first non-blank line; blank lines and `#` lines are comments (no inline
-comments: a value may contain '#'); a line splits at its FIRST ':' (values may hold URLs); values are
-stripped; `null` means "not set"; `null:null` lines are TIPC's placeholders and are skipped; `|`
-separates the values of a matrix key (config/matrix.py's dimensions) and is an error anywhere else.
+move, and every mistake is a ConfigError naming the file, the line and the key; all of a file's mistakes
+are reported at once. The lines are read by config/reader.py (header, comments, placeholders); here
+`null` means "not set" and `|` separates the values of a matrix key (config/matrix.py's dimensions), an
+error anywhere else.
 """
 import difflib
 import re
@@ -27,11 +27,10 @@ from pathlib import Path
 from typing import Dict, List, Optional
 
 from ..client.runner import IMAGE_FLAGS
-from ..errors import ConfigError
-from . import matrix
+from ..errors import ConfigError, ConfigErrors
+from . import dialects, matrix, reader
+from .reader import NULL
 
-HEADER = re.compile(r"^=+\s*serving_params\s*=+$")
-NULL = "null"
 OPT_PREFIX = "--opt"
 
 # paddle_serving_client.convert flags: flag -> required
@@ -46,6 +45,8 @@ CLIENT_KEYS = ("pipline", "pipeline")
 # The client's image flag (any spelling the clients accept) is kept as spelled: the harness passes it on.
 # Service options that may list several values are the case matrix's dimensions (config/matrix.py).
 
+OWN_LAYOUT_HELP = ("it has pipeline_rpc, atol, rtol, ready_timeout or a --opt matrix line beyond devices, which "
+                   "only the harness's own configs have")
 KNOWN_KEYS_HELP = ("model_name, python, trans_model, {}, serving_dir, web_service, pipline (or pipeline), "
                    "pipeline_rpc, one image flag ({}), [--opt ]op.<name>.<option>, --opt <dotted.key>, "
                    "atol, rtol, ready_timeout").format(", ".join(CONVERT_FLAGS), " / ".join(IMAGE_FLAGS))
@@ -106,80 +107,69 @@ class TipcConfig:
         return ConfigError(self.path, self.lines.get(key), key, problem)
 
 
-@dataclass
-class _Entry:
-    key: str      # as written, stripped
-    value: str    # stripped
-    line: int
+def parse(path, dialect=None):
+    """Read and parse a TIPC serving config file (a TipcConfig, or a DialectConfig for one of
+    PaddlePaddle's own layouts); every problem is a ConfigError, several at once a ConfigErrors."""
+    return parse_text(reader.read_text(path), path, dialect)
 
 
-def parse(path):
-    """Read and parse a TIPC serving config file; every problem is a ConfigError."""
-    return parse_text(_read_text(path), path)
-
-
-def parse_text(text, path="<config>"):
-    """Parse the text of a TIPC serving config; `path` only names the file in errors."""
+def parse_text(text, path="<config>", dialect=None):
+    """Parse the text of a TIPC serving config; `path` only names the file in errors. dialect: a name
+    from dialects.NAMES to read it as, else found from its header and keys."""
     path = str(path)
-    entries = _entries(text, path)
-    slots = _slots(entries, path)
-    return _build(slots, path)
+    found = reader.read(text, path)
+    entries = dialects.Entries(found.entries, path)
+    layout = dialects.by_name(dialect) if dialect else dialects.detect(found.header, entries, found.placeholders)
+    if not dialect and isinstance(layout, dialects.AMBIGUOUS) and takes_name(web_service_script(entries, path)):
+        layout = dialects.OWN  # these layouts are also the harness's own in its simplest forms
+    errors = list(found.problems)
+    if layout != dialects.OWN:
+        config = dialects.build(layout, entries, errors)
+    else:
+        config = _build(_slots(found.entries, path, errors), path, errors)
+    raise_all(errors)
+    return config
 
 
-# --- reading -------------------------------------------------------------------------------------
+def web_service_script(entries, path):
+    """Where the config's web service script is: from the model repository's root for a config in a
+    test_tipc folder (a dialect's paths), else from this project's root (the harness's own); None when
+    it is not there."""
+    from .dialect_plan import repo_root_of
+    from .. import REPO_ROOT
 
-def _read_text(path):
-    """The file's text; a missing, unreadable or non-UTF-8 file is an error naming it (and the line)."""
-    file = Path(path)
-    if file.is_dir():
-        raise ConfigError(path, None, None, "is a directory, not a config file")
-    try:
-        data = file.read_bytes()
-    except FileNotFoundError:
-        raise ConfigError(path, None, None, "config file not found") from None
-    except OSError as err:
-        raise ConfigError(path, None, None, "cannot read config file: {}".format(err.strerror or err)) from None
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as err:
-        line = data[:err.start].count(b"\n") + 1
-        raise ConfigError(path, line, None, "not UTF-8 text (byte 0x{:02x})".format(data[err.start])) from None
-
-
-def _entries(text, path):
-    """The key:value entries after the header, with their line numbers; comments and null:null dropped."""
-    text = text[1:] if text.startswith("\ufeff") else text  # a UTF-8 BOM (Windows editors) means nothing
-    # CRLF files (edited on Windows) are accepted: '\r' is stripped from every line end, so a stray
-    # '\r' can never end up inside a value such as a path.
-    lines = [raw.rstrip("\r").strip() for raw in text.split("\n")]
-    first = next((number for number, line in enumerate(lines, 1) if line), None)
-    if first is None:
-        raise ConfigError(path, None, None, "config file is empty")
-    if not HEADER.match(lines[first - 1]):
-        raise ConfigError(path, first, None, "expected the header '=====serving_params=====' as the first "
-                                             "non-blank line, found '{}'".format(_shorten(lines[first - 1])))
-    entries = []
-    for number, line in enumerate(lines[first:], first + 1):
-        if not line or line.startswith("#"):
-            continue
-        entry = _split_line(line, number, path)
-        if entry is not None:
-            entries.append(entry)
-    return entries
-
-
-def _split_line(line, number, path):
-    """One `key:value` line split at its first ':'; None for a null:null placeholder."""
-    if ":" not in line:
-        raise ConfigError(path, number, None, "expected key:value, found no ':' in '{}'".format(_shorten(line)))
-    key, value = (part.strip() for part in line.split(":", 1))
-    if not key:
-        raise ConfigError(path, number, None, "empty key before ':' in '{}'".format(_shorten(line)))
-    if key == NULL:
-        if value != NULL:
-            raise ConfigError(path, number, key, "a placeholder line must be null:null, found value '{}'".format(value))
+    serving_dir, web_service = entries.value("serving_dir"), entries.value("web_service")
+    if not serving_dir or not web_service:
         return None
-    return _Entry(key, value, number)
+    try:
+        script = shlex.split(web_service)[0]
+    except (ValueError, IndexError):
+        return None
+    in_test_tipc = "test_tipc" in Path(path).resolve().parts[:-1]
+    for root in ([repo_root_of(path)] if in_test_tipc else [REPO_ROOT]):
+        candidate = root / serving_dir / script
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+NAME_OPTION = re.compile(r"""["']--name["']""")
+
+
+def takes_name(script):
+    """Whether a web service script declares a --name option (this project's does; Step6's does not)."""
+    try:
+        return script is not None and bool(NAME_OPTION.search(script.read_text(encoding="utf-8", errors="replace")))
+    except OSError:
+        return False
+
+
+def raise_all(errors):
+    """One ConfigError as itself, several as a ConfigErrors (one line each), none: nothing."""
+    if len(errors) == 1:
+        raise errors[0]
+    if errors:
+        raise ConfigErrors(sorted(errors, key=lambda e: (e.line is None, e.line or 0)))  # file order, then the rest
 
 
 # --- classifying ---------------------------------------------------------------------------------
@@ -196,6 +186,11 @@ def _slot(entry, path):
     dotted = _override_key(entry, path)
     if dotted is not None:
         return "override " + dotted
+    owners = dialects.owners_of(key)
+    if owners:
+        raise ConfigError(path, entry.line, key, "a key of {} configs, but this config reads as the harness's own "
+                                                 "({}): use one layout, or --dialect".format(
+                                                     " and ".join(owners), OWN_LAYOUT_HELP))
     raise ConfigError(path, entry.line, key, "unknown key{}; known keys: {}".format(_suggestion(key), KNOWN_KEYS_HELP))
 
 
@@ -225,67 +220,92 @@ def _suggestion(key):
     return " (did you mean '{}'?)".format(close[0]) if close else ""
 
 
-def _slots(entries, path):
-    """slot -> entry; a slot set twice is an error naming both lines."""
+def _slots(entries, path, errors):
+    """slot -> entry; an unknown key, or a slot set twice (naming both lines), is a problem collected."""
     slots = {}
     for entry in entries:
-        slot = _slot(entry, path)
+        try:
+            slot = _slot(entry, path)
+        except ConfigError as err:
+            errors.append(err)
+            continue
         earlier = slots.get(slot)
         if earlier is not None:
             same = "" if earlier.key == entry.key else " (as '{}')".format(earlier.key)
-            raise ConfigError(path, entry.line, entry.key,
-                              "duplicate key: already set on line {}{}".format(earlier.line, same))
+            errors.append(ConfigError(path, entry.line, entry.key,
+                                      "duplicate key: already set on line {}{}".format(earlier.line, same)))
+            continue
         slots[slot] = entry
     return slots
 
 
 # --- building ------------------------------------------------------------------------------------
 
-def _build(slots, path):
-    """The TipcConfig from the classified entries: required keys present, values checked and typed."""
-    # Override values first: a bad value names its line, which helps more than a missing key
-    overrides = [_override(entry, slot[len("override "):], path)
+def _collected(errors, function, *args):
+    """function(*args), or None with its ConfigError added to errors."""
+    try:
+        return function(*args)
+    except ConfigError as err:
+        errors.append(err)
+        return None
+
+
+def _build(slots, path, errors):
+    """The TipcConfig from the classified entries: required keys present, values checked and typed. Every
+    problem goes to errors; None when there was any."""
+    overrides = [_collected(errors, _override, entry, slot[len("override "):], path)
                  for slot, entry in slots.items() if slot.startswith("override ")]
-    _check_required(slots, path)
-    single = {name: _single_value(slots[name], path) if name in slots else None for name in SINGLE_KEYS}
-    web_service = _shell_words(slots["web_service"], path)
+    _check_required(slots, path, errors)
+    op_name = _collected(errors, _op_name, [o for o in overrides if o], path)
+    single = {name: _collected(errors, _single_value, slots[name], path) if name in slots else None
+              for name in SINGLE_KEYS}
+    words = {key: _collected(errors, _shell_words, slots[key], path) for key in ("web_service", "trans_model")
+             if key in slots and slots[key].value not in ("", NULL)}  # else reported as required
+    numbers = {key: _collected(errors, _positive_float, slots.get(key), path)
+               for key in ("atol", "rtol", "ready_timeout")}
+    client = {slot: _collected(errors, _single_value, slots[slot], path) for slot in ("client", "image_flag")
+              if slot in slots}
+    convert = _collected(errors, _convert_flags, slots, path)
+    if errors:
+        return None
     return TipcConfig(
         path=path,
         model_name=single["model_name"],
         python=single["python"],
-        trans_model=_shell_words(slots["trans_model"], path),
-        convert=_convert_flags(slots, path),
+        trans_model=words["trans_model"],
+        convert=convert,
         serving_dir=single["serving_dir"],
-        web_service_script=web_service[0],
-        web_service_args=web_service[1:],
+        web_service_script=words["web_service"][0],
+        web_service_args=words["web_service"][1:],
         client_key=slots["client"].key,
-        client_script=_single_value(slots["client"], path),
+        client_script=client["client"],
         client_image_flag=slots["image_flag"].key,
-        client_image_path=_single_value(slots["image_flag"], path),
+        client_image_path=client["image_flag"],
         rpc_client_script=single["pipeline_rpc"],
-        atol=_positive_float(slots.get("atol"), path),
-        rtol=_positive_float(slots.get("rtol"), path),
-        ready_timeout=_positive_float(slots.get("ready_timeout"), path),
+        atol=numbers["atol"],
+        rtol=numbers["rtol"],
+        ready_timeout=numbers["ready_timeout"],
         overrides=overrides,
-        op_name=_op_name(overrides, path),
+        op_name=op_name,
         lines={_line_key(slot, entry): entry.line for slot, entry in slots.items()},
     )
 
 
-def _check_required(slots, path):
-    """Every required key is present and set (not null, not empty)."""
+def _check_required(slots, path, errors):
+    """Every required key is present and set (not null, not empty): one problem per key."""
     required = [key for key, needed in list(SINGLE_KEYS.items()) + list(CONVERT_FLAGS.items()) if needed]
-    missing = [key for key in required if key not in slots]
-    missing += [name for slot, name in (("client", "pipline"), ("image_flag", "image flag")) if slot not in slots]
-    if missing:
-        also = " (also missing: {})".format(", ".join(missing[1:])) if missing[1:] else ""
-        hint = " ({})".format(" / ".join(IMAGE_FLAGS)) if missing[0] == "image flag" else ""
-        raise ConfigError(path, None, missing[0], "required key is missing{}{}".format(hint, also))
+    for key in required:
+        if key not in slots:
+            errors.append(ConfigError(path, None, key, "required key is missing"))
+    for slot, name in (("client", "pipline"), ("image_flag", "image flag")):
+        if slot not in slots:
+            hint = " ({})".format(" / ".join(IMAGE_FLAGS)) if slot == "image_flag" else ""
+            errors.append(ConfigError(path, None, name, "required key is missing{}".format(hint)))
     for slot in required + ["client", "image_flag"]:
-        entry = slots[slot]
-        if entry.value in ("", NULL):
-            raise ConfigError(path, entry.line, entry.key, "required key has no value ({})".format(
-                "null" if entry.value == NULL else "empty"))
+        entry = slots.get(slot)
+        if entry is not None and entry.value in ("", NULL):
+            errors.append(ConfigError(path, entry.line, entry.key, "required key has no value ({})".format(
+                "null" if entry.value == NULL else "empty")))
 
 
 def _single_value(entry, path):
@@ -390,5 +410,3 @@ def _line_key(slot, entry):
     return slot[len("override "):] if slot.startswith("override ") else entry.key
 
 
-def _shorten(text, limit=60):
-    return text if len(text) <= limit else text[:limit - 3] + "..."

@@ -38,9 +38,11 @@ class Report:
         return os.path.join(self.run_dir, JUNIT)
 
     @classmethod
-    def create(cls, run_dir, model_name, config, run_id, shard=None, cases=(), overwrite=False):
+    def create(cls, run_dir, model_name, config, run_id, shard=None, cases=(), overwrite=False, dialect=None,
+               coverage=None):
         """Start a run's report with every case listed up front, so a kill before a case starts
-        still shows it (as pending) instead of silently dropping it."""
+        still shows it (as pending) instead of silently dropping it. dialect: the config's layout;
+        coverage: why its answers are not compared (None when they are)."""
         if not str(model_name).strip() or not str(run_id).strip():
             raise ReportError("model name and run id must not be empty")
         if shard is not None:
@@ -50,6 +52,7 @@ class Report:
             "run_dir": os.path.abspath(str(run_dir)), "shard": None if shard is None else str(shard).strip(),
             "host": socket.gethostname(), "started": utc_now(), "finished": None, "state": "running",
             "steps": [], "cases": normalize_cases(cases), "totals": {},
+            "dialect": dialect, "coverage": coverage,
         })
         if os.path.exists(report.results_path) and not overwrite:
             raise ReportError("{} already exists (a run id is used once)".format(report.results_path))

@@ -6,7 +6,9 @@ The case runner (chain/case.py) gathers facts and records them; it decides nothi
              every setting it names is in effect (Paddle's own output says so, verdict/evidence.py),
              every client's answers matched the reference (verdict/judge.py), and the service stopped;
     partial  all of that, except that something could not be checked here: the reason says what and why
-             (never a plain PASS for something unchecked);
+             (never a plain PASS for something unchecked). A config in one of PaddlePaddle's layouts whose
+             answers cannot be compared (detection, OCR, ...) is at best partial: its chain is checked (ready,
+             clients exit 0, every reply's err_no 0, clean stop), and the reason says the answers were not;
     failed   anything else, with every reason found.
 """
 from dataclasses import dataclass, field
@@ -28,6 +30,9 @@ class ClientFacts:
     exit_status: int
     error_line: str = ""          # the first line of its log that names an error
     check: Optional[object] = None  # verdict.judge.CheckResult of its answers
+    log: str = ""
+    compared: bool = True         # its answers are judged against the reference; else only its replies
+    replies: Optional[object] = None  # verdict.replies.Replies, for a client whose answers are not compared
 
 
 @dataclass
@@ -45,6 +50,7 @@ class CaseFacts:
     same_as_twin: Optional[str] = None                    # answers bit-identical to the setting's baseline twin
     benchmark_exit: Optional[int] = None                  # tools/benchmark.py's exit status, when it ran
     benchmark_error: str = ""
+    answers_not_compared: Optional[str] = None            # why the answers cannot be judged here (a dialect's)
 
 
 def _failures(facts):
@@ -53,6 +59,8 @@ def _failures(facts):
         reasons.append("{} while the clients ran (see {})".format(facts.broken, facts.server_log))
     reasons += ["{} client exit status {}: {}".format(c.label, c.exit_status, c.error_line)
                 for c in facts.clients if c.exit_status != 0]
+    reasons += ["{} replies: {}".format(c.label, c.replies.problem()) for c in facts.clients
+                if c.exit_status == 0 and c.replies is not None and c.replies.problem()]
     reasons += [s.describe() for s in facts.settings if s.status == NOT_IN_EFFECT]
     reasons += ["{} answers: {}".format(c.label, c.check.summary_line())
                 for c in facts.clients if c.check is not None and c.check.failed]
@@ -81,6 +89,9 @@ def case_status(facts):
     summary = checks[0].summary_line() if checks else ""
     warnings = [check.discrimination_warning for check in checks[:1] if check.discrimination_warning]
     unchecked = ["not checked: " + s.describe() for s in facts.settings if s.status == NOT_CHECKED]
+    if facts.answers_not_compared:
+        replies = ["{} {}".format(c.label, c.replies.describe()) for c in facts.clients if c.replies is not None]
+        return "partial", "; ".join([facts.answers_not_compared] + replies + unchecked)
     if unchecked:
         return "partial", "; ".join(unchecked + [summary] + warnings)
     return "passed", "; ".join([summary] + warnings)

@@ -1,0 +1,238 @@
+"""The plan of a config in one of PaddlePaddle's own layouts (config/dialects.py): the commands its
+repository's script would run, exactly, with this harness's guarantees around them (own process group,
+readiness probe, teardown, status lines, reports) and a verdict that says what it could not check.
+
+Paths in such a config are relative to the model repository's root, the folder its `test_tipc` is in
+(the scripts are run from there), else the current folder; `--repo-root` says otherwise. The service's
+config.yml gives the ports. A model folder that is missing is an error naming the config's download key:
+the harness downloads nothing, and exports an untrained seeded network only when asked to
+(`--seeded-export`, for the models tools/export_model.py builds).
+"""
+from pathlib import Path
+
+from .. import REPO_ROOT
+from ..errors import ConfigError, UserError
+from ..model import registry
+from ..model.inference import MODEL_FILENAME, PARAMS_FILENAME
+from ..service import pipeline_config
+from ..verdict import evidence, tolerance
+from . import matrix
+
+NOT_COMPARED = "answers not compared: "
+
+
+def repo_root_of(config_path, explicit=None, caller_dir="."):
+    """The model repository's root: --repo-root, else the folder above the config's test_tipc, else where
+    the user stands."""
+    if explicit:
+        return Path(explicit).resolve()
+    parts = Path(config_path).resolve().parts
+    if "test_tipc" in parts[:-1]:
+        index = len(parts) - 1 - parts[::-1].index("test_tipc")
+        return Path(*parts[:index])
+    return Path(caller_dir).resolve()
+
+
+def _model_files(conversion):
+    return (conversion.model_filename or MODEL_FILENAME, conversion.params_filename or PARAMS_FILENAME)
+
+
+def _download_hint(config, conversion):
+    entry = conversion.download
+    if entry is None:
+        return ""
+    return "; the config downloads it from {} (line {}, key {}): fetch and unpack it there first".format(
+        entry.value, entry.line, entry.key)
+
+
+def _model_step(config, conversion, root, options):
+    """What stands before a conversion: the inference model is there, or is exported on request."""
+    model_dir = (root / conversion.dirname).resolve()
+    model_file, params_file = _model_files(conversion)
+    if (model_dir / model_file).is_file() and (model_dir / params_file).is_file():
+        return None
+    key = "--dirname" if conversion.role in ("model", "cls") else "--{}_dirname".format(conversion.role)
+    if options.seeded_export:
+        if config.model_name not in registry.REGISTRY:
+            raise config.error(key, "--seeded-export: '{}' is not a model tools/export_model.py builds (known: "
+                                    "{})".format(config.model_name, ", ".join(sorted(registry.REGISTRY))))
+        return {"name": "export", "argv": [str(REPO_ROOT / "tools" / "export_model.py"), "--model", config.model_name,
+                                           "--save_dir", str(model_dir)], "cwd": str(REPO_ROOT), "log": "export.log"}
+    raise config.error(key, "no inference model in {} ({} and {}){}; or pass --seeded-export to serve an untrained "
+                            "seeded network instead".format(model_dir, model_file, params_file,
+                                                            _download_hint(config, conversion)))
+
+
+def _export_step(config, conversion, root):
+    """PaddleDetection exports the serving model from trained weights; those must be a local file (the
+    harness downloads nothing), unless the export is already there."""
+    server = (root / conversion.serving_server).resolve()
+    if (server / "serving_server_conf.prototxt").is_file():
+        return None
+    weights = conversion.download
+    if weights is not None and "://" in weights.value:
+        raise ConfigError(config.path, weights.line, weights.key,
+                          "the export would download {}; download it first and set weights to the local file "
+                          "(no {} export exists yet)".format(weights.value, server))
+    command = conversion.command
+    return {"name": "export", "argv": command.argv, "cwd": str((root / command.cwd).resolve()), "log": "export.log",
+            "writes": [str(server)]}
+
+
+def prepare_steps(config, root, options):
+    """The commands before the cases, in order: exports (when asked or needed) and conversions."""
+    steps = []
+    for conversion in config.conversions:
+        if conversion.command is None:
+            continue
+        if conversion.command.label == "export":
+            step = _export_step(config, conversion, root)
+            steps += [step] if step else []
+            continue
+        if conversion.dirname:
+            step = _model_step(config, conversion, root, options)
+            steps += [step] if step else []
+        command = conversion.command
+        writes = [str((root / p).resolve()) for p in (conversion.serving_server, conversion.serving_client) if p]
+        steps.append({"name": "convert" if conversion.role in ("model",) else "convert_" + conversion.role,
+                      "argv": command.argv, "cwd": str((root / command.cwd).resolve()),
+                      "log": command.log or "convert.log", "writes": writes})
+    return steps
+
+
+def _service_yml(config, root):
+    path = (root / config.serving_dir / config.service_config).resolve()
+    try:
+        return path, pipeline_config.load(path)
+    except UserError as err:
+        raise config.error("web_service", str(err)) from None
+
+
+def _port(config, yml, key, path):
+    value = yml.get(key)
+    if value is None:
+        return None
+    try:
+        return int(str(value).strip("\"'"))
+    except ValueError:
+        raise config.error("web_service", "{}: {} is not a port: {}".format(path, key, value)) from None
+
+
+def _requested(config, yml, case):
+    """(what the case asks Paddle for, the options Paddle Serving 0.9 does not read): config.yml with the
+    script's edits and options, for the op they name (else the first op with a local_service_conf).
+    An option the pipeline does not read (PaddleOCR passes use_trt, which Serving 0.9 ignores: TensorRT
+    is device_type 2) is no error here, as the real service takes it too; the case says it was ignored."""
+    import copy
+
+    conf = copy.deepcopy(yml)
+    options = ["{}={}".format(key, value) for key, value in _edits_for(case, yml).items()]
+    options += [word for word in (w[len("--opt="):] if w.startswith("--opt=") else w for w in case.service.argv)
+                if word.startswith("op.") and "=" in word]
+    ignored = []
+    for option in options:
+        try:
+            pipeline_config.apply_override(conf, option)
+        except UserError as err:
+            if "unknown key" not in str(err):
+                raise config.error("web_service", "case {}: {}".format(case.name, err)) from None
+            ignored.append(option)
+    named = [o.split(".")[1] for o in options if o.startswith("op.")]
+    ops = [name for name, op in conf["op"].items() if isinstance(op, dict) and op.get("local_service_conf")]
+    op = named[0] if named else (ops[0] if ops else None)
+    if op is None:
+        return None, ignored
+    return evidence.requested_settings(conf["op"][op].get("local_service_conf") or {}), ignored
+
+
+def _edits_for(case, yml):
+    """The script's config.yml edits (local_service_conf.x) as dotted keys of the service's one op."""
+    if not case.config_edits:
+        return {}
+    ops = list(yml["op"])
+    return {"op.{}.{}".format(ops[0], key): value for key, value in case.config_edits.items()}
+
+
+def _skip(case_device, gpu_available, gpu_mode):
+    """(skip_reason, fail_reason) of a dialect case: its GPU needs, as for the harness's own cases."""
+    if case_device != "gpu" or gpu_available:
+        return None, None
+    if gpu_mode == "on":
+        return None, matrix.FAIL_NO_GPU
+    return (matrix.SKIP_GPU_OFF if gpu_mode == "off" else matrix.SKIP_NO_GPU), None
+
+
+def plan_cases(config, root, yml, gpu_available, gpu_mode):
+    """Each case with its service and clients as the script runs them, and what it asks Paddle for."""
+    serving = (root / config.serving_dir).resolve()
+    planned = []
+    for case in config.cases:
+        cwd = (root / case.service.cwd).resolve()
+        edits = _edits_for(case, yml) if yml is not None else dict(case.config_edits)
+        skip_reason, fail_reason = _skip(case.device, gpu_available, gpu_mode)
+        tol = tolerance.for_case("fp32", None, None)
+        requested, ignored = _requested(config, yml, case) if yml is not None else (None, [])
+        planned.append({
+            "name": case.name, "device": case.device, "settings": case.settings,
+            "requested": requested, "ignored_options": ignored,
+            "service": {"argv": case.service.argv, "cwd": str(cwd), "log": case.service.log or "server.log"},
+            "clients": [{"label": client.label, "argv": client.argv, "cwd": str((root / client.cwd).resolve()),
+                         "log": client.log or "client_{}.log".format(index), "compare": False}
+                        for index, client in enumerate(case.clients, 1)],
+            "config_edits": edits, "opts": [], "precision": "fp32", "atol": tol.atol, "rtol": tol.rtol,
+            "skip_reason": skip_reason, "fail_reason": fail_reason, "twin": None,
+            "serving_dir": str(serving)})
+    return planned
+
+
+def plan_dialect(config, options, python, python_note, gpu_available, run_dir):
+    """The plan entry of a dialect config (the same shape the case runner reads for the harness's own)."""
+    if options.http_port or options.rpc_port:
+        raise UserError("{}: --http-port and --rpc-port apply to the harness's own configs; a {} service takes "
+                        "its ports from its config.yml".format(config.path, config.dialect))
+    root = repo_root_of(config.path, options.repo_root, options.caller_dir)
+    serving = (root / config.serving_dir).resolve()
+    if not serving.is_dir():
+        raise config.error("serving_dir", "not a folder: {} (paths are taken from the model repository's root {}; "
+                                          "--repo-root says otherwise)".format(serving, root))
+    yml_path, yml = _service_yml(config, root)
+    http_port = _port(config, yml, "http_port", yml_path)
+    if http_port is None:
+        raise config.error("web_service", "{} sets no http_port: the harness needs it to know when the service is "
+                                          "ready".format(yml_path))
+    cases = plan_cases(config, root, yml, gpu_available, options.gpu)
+    coverage = NOT_COMPARED + config.coverage if config.coverage else None
+    return {
+        "config_path": str(config.path), "model_name": config.model_name, "run_dir": run_dir,
+        "dialect": config.dialect, "script": config.script, "coverage": coverage, "repo_root": str(root),
+        "python": python, "python_note": python_note,
+        "prepare": prepare_steps(config, root, options),
+        "serving_dir": str(serving), "web_service_config": str(yml_path),
+        "http_port": http_port, "rpc_port": _port(config, yml, "rpc_port", yml_path),
+        # Any pipeline reply proves the service answers: a name it does not serve gets one too.
+        "url": "http://127.0.0.1:{}/{}/prediction".format(http_port, list(yml["op"])[0]),
+        "ready_timeout": options.ready_timeout or 60.0,
+        "cases": cases,
+    }
+
+
+def listing(config, root):
+    """--list-cases: the dialect and every case's commands, read from the config alone."""
+    lines = ["{}: {} config (as {} runs it), {} case{}, paths from {}".format(
+        config.path, config.dialect, config.script, len(config.cases), "" if len(config.cases) == 1 else "s", root)]
+    for conversion in config.conversions:
+        if conversion.command is not None:
+            lines.append("  {:<8} (cwd {}) python {}".format(conversion.command.label, conversion.command.cwd,
+                                                             " ".join(conversion.command.argv)))
+    for case in config.cases:
+        lines.append("  case {} ({})".format(case.name, case.device))
+        for key, value in case.config_edits.items():
+            lines.append("    config.yml  {} = {!r}".format(key, value))
+        lines.append("    service (cwd {}) python {}".format(case.service.cwd, " ".join(case.service.argv)))
+        for client in case.clients:
+            lines.append("    client  (cwd {}) python {} > {}".format(client.cwd, " ".join(client.argv),
+                                                                       client.log or "-"))
+    lines.append("  verdict: {}".format(NOT_COMPARED + config.coverage if config.coverage else
+                                        "answers compared with Paddle Inference"))
+    return lines
+
