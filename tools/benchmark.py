@@ -46,7 +46,7 @@ def parse_args(argv):
     parser.add_argument("--server-log", help="the service's log: the settings it proves go into the report")
     parser.add_argument("--pipeline-log", action="append", default=[], help="Paddle Serving's pipeline.log")
     parser.add_argument("--concurrency", default="1,2,4,8", help="HTTP levels (default 1,2,4,8)")
-    parser.add_argument("--grpc-concurrency", default="1,4", help="gRPC levels, with --endpoint (default 1,4)")
+    parser.add_argument("--grpc-concurrency", default="1,4,8", help="gRPC levels, with --endpoint (default 1,4,8)")
     parser.add_argument("--batches", default=",".join(map(str, bench.BATCH_SIZES)), help="direct batch sizes")
     parser.add_argument("--trial-requests", type=int, default=StabilityRule.trial_requests)
     parser.add_argument("--trial-seconds", type=float, default=StabilityRule.trial_seconds)
