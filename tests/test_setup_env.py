@@ -78,14 +78,16 @@ def stdout_lines(result):
     return result.stdout.splitlines()
 
 
-def requirements_hash(venv, *files):
-    """What setup_env.sh stamps: sha256 of the requirements files then the venv's sys.version line."""
+def stamp_line(venv, path):
+    """What setup_env.sh stamps for one requirements file: sha256 of the file then the venv's sys.version
+    line, and the file's name."""
     version = subprocess.check_output([str(venv / "bin" / "python"), "-c", "import sys; print(sys.version)"])
-    digest = hashlib.sha256()
-    for path in files:
-        digest.update(Path(path).read_bytes())
-    digest.update(version)
-    return digest.hexdigest()
+    return "{}  {}".format(hashlib.sha256(Path(path).read_bytes() + version).hexdigest(), Path(path).name)
+
+
+def requirements_hash(venv, *files):
+    """The whole stamp after installing files: one line per file, sorted."""
+    return "\n".join(sorted(stamp_line(venv, path) for path in files))
 
 
 def fake_pip(root):
@@ -307,8 +309,8 @@ def test_project_venv_rerun_is_up_to_date_and_runs_no_pip(tmp_path):
     python = needs_project_venv()
     stamp = PROJECT_VENV / ".tipc-requirements.sha256"
     files = [REPO_ROOT / "requirements.txt", REPO_ROOT / "requirements-nodeps.txt"]
-    expected = requirements_hash(PROJECT_VENV, *files)
-    if not stamp.is_file() or stamp.read_text().strip() != expected:
+    expected = stamp.read_text().strip() if stamp.is_file() else ""
+    if not all(stamp_line(PROJECT_VENV, path) in expected.splitlines() for path in files):
         pytest.skip("the project venv is not current (its stamp does not match the requirements): running "
                     "setup_env.sh here would rebuild it")
     before = stamp.stat().st_mtime_ns
@@ -392,6 +394,26 @@ def test_bootstrap_cycle_on_a_throwaway_venv(throwaway):
     fourth = setup_env(t["no_pip_env"])
     assert fourth.returncode == 0, fourth.stderr
     assert "is up to date (requirements unchanged)" in fourth.stderr
+    assert not t["pip_log"].exists()
+
+
+def test_the_tests_tools_and_the_main_job_share_one_venv(throwaway):
+    """tools/run_tests.sh adds requirements-dev.txt (and its -nodeps file); the main job, which does not,
+    finds the venv current afterwards, and the reverse: neither reinstalls what the other installed."""
+    t = throwaway
+    dev = t["req"].parent / "dev.txt"
+    dev.write_text("# the tests' tools\nsetuptools>=40\n")
+    (t["req"].parent / "dev-nodeps.txt").write_text("# installed with --no-deps\npip>=20\n")
+    with_dev = dict(t["env"], TIPC_REQUIREMENTS_DEV=str(dev))
+    first = setup_env(with_dev)
+    assert first.returncode == 0, first.stderr
+    assert "installing req.txt and dev.txt" in first.stderr
+    assert "installing dev-nodeps.txt without dependencies" in first.stderr
+    assert t["stamp"].read_text().strip() == requirements_hash(
+        t["venv"], t["req"], t["nodeps"], dev, t["req"].parent / "dev-nodeps.txt")
+    for env in (t["no_pip_env"], dict(t["no_pip_env"], TIPC_REQUIREMENTS_DEV=str(dev))):
+        again = setup_env(env)
+        assert again.returncode == 0 and "up to date" in again.stderr, again.stderr
     assert not t["pip_log"].exists()
 
 

@@ -3,6 +3,8 @@
 #
 #   bash tools/setup_env.sh                 # bootstrap (idempotent) and print the interpreter
 #   bash tools/setup_env.sh --find-python   # only say which base interpreter would be used
+#   TIPC_REQUIREMENTS_DEV=requirements-dev.txt bash tools/setup_env.sh   # also the tests' tools
+#                                           (tools/run_tests.sh does this)
 #
 # Order of preference:
 #   1. the project's venv ($TIPC_VENV, default .venv) when its stamp matches the requirements;
@@ -17,9 +19,12 @@ REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV_DIR="${TIPC_VENV:-$REPO_ROOT/.venv}"
 REQUIREMENTS="${TIPC_REQUIREMENTS:-$REPO_ROOT/requirements.txt}"
 REQUIREMENTS_NODEPS="${TIPC_REQUIREMENTS_NODEPS:-$REPO_ROOT/requirements-nodeps.txt}"
+REQUIREMENTS_DEV="${TIPC_REQUIREMENTS_DEV:-}"
+REQUIREMENTS_DEV_NODEPS="${REQUIREMENTS_DEV:+${REQUIREMENTS_DEV%.txt}-nodeps.txt}"
 CHECK_ENV="$REPO_ROOT/tools/check_env.py"
 STAMP="$VENV_DIR/.tipc-requirements.sha256"
 START_SECONDS=$SECONDS
+PREVIOUS_STAMP=""
 
 say() { echo "[setup_env $((SECONDS - START_SECONDS))s] $*" >&2; }
 die() { echo "setup_env: error: $*" >&2; exit 1; }
@@ -34,22 +39,64 @@ supported_version() {
     esac
 }
 
-requirements_hash() {
-    local files=("$REQUIREMENTS")
-    [[ -f "$REQUIREMENTS_NODEPS" ]] && files+=("$REQUIREMENTS_NODEPS")
-    { cat "${files[@]}"; "$VENV_DIR/bin/python" -c 'import sys; print(sys.version)'; } \
-        | sha256sum | cut -d' ' -f1
+# The requirements files this call needs: the service's, and the tests' tools when asked for.
+requirement_files() {
+    echo "$REQUIREMENTS"
+    [[ -f "$REQUIREMENTS_NODEPS" ]] && echo "$REQUIREMENTS_NODEPS"
+    [[ -n "$REQUIREMENTS_DEV" ]] && echo "$REQUIREMENTS_DEV"
+    [[ -n "$REQUIREMENTS_DEV_NODEPS" && -f "$REQUIREMENTS_DEV_NODEPS" ]] && echo "$REQUIREMENTS_DEV_NODEPS"
+    return 0
+}
+
+# One stamp line per installed requirements file: "<sha256 of its text and the Python version> <name>".
+# The venv is current when every file needed now has its line: the main job (no dev tools) and the tests
+# (with them) share one venv without reinstalling in turn.
+stamp_line() {
+    local sum
+    sum="$({ cat "$1"; "$VENV_DIR/bin/python" -c 'import sys; print(sys.version)'; } | sha256sum)"
+    echo "${sum%-}$(basename "$1")"
+}
+
+# has_line TEXT LINE: whether one of TEXT's lines is LINE (bash only: setup_env.sh needs few tools)
+has_line() {
+    local line
+    while IFS= read -r line; do
+        [[ "$line" == "$2" ]] && return 0
+    done <<<"$1"
+    return 1
 }
 
 venv_is_current() {
+    local file stamp
     [[ -x "$VENV_DIR/bin/python" && -f "$STAMP" ]] || return 1
     supported_version "$VENV_DIR/bin/python" >/dev/null || return 1
-    [[ "$(cat "$STAMP")" == "$(requirements_hash)" ]]
+    stamp="$(cat "$STAMP")"
+    while IFS= read -r file; do
+        has_line "$stamp" "$(stamp_line "$file")" || return 1
+    done < <(requirement_files)
+}
+
+# The lines of the files installed now, and those of the stamp before (PREVIOUS_STAMP) still true of the
+# other requirements files (the dev tools stay installed when the main job updates the service's packages).
+write_stamp() {
+    local file line lines=""
+    while IFS= read -r file; do
+        lines+="$(stamp_line "$file")"$'\n'
+    done < <(requirement_files)
+    for file in "$REQUIREMENTS" "$REQUIREMENTS_NODEPS" "$REPO_ROOT/requirements-dev.txt" \
+            "$REPO_ROOT/requirements-dev-nodeps.txt"; do
+        [[ -f "$file" ]] || continue
+        line="$(stamp_line "$file")"
+        if has_line "$PREVIOUS_STAMP" "$line" && ! has_line "$lines" "$line"; then
+            lines+="$line"$'\n'
+        fi
+    done
+    printf '%s' "$lines" | sort >"$STAMP"
 }
 
 satisfies_requirements() {
-    local files=("$REQUIREMENTS")
-    [[ -f "$REQUIREMENTS_NODEPS" ]] && files+=("$REQUIREMENTS_NODEPS")
+    local file files=()
+    while IFS= read -r file; do files+=("$file"); done < <(requirement_files)
     "$1" "$CHECK_ENV" "${files[@]}" >&2
 }
 
@@ -109,19 +156,23 @@ build_venv() {
         "$base" -m venv "$VENV_DIR" 2>"$log" \
             || die "'$base -m venv' failed (on Debian/Ubuntu install python3.9-venv); see $log"
     fi
+    PREVIOUS_STAMP="$(cat "$STAMP" 2>/dev/null || true)"
     rm -f "$STAMP"
-    say "installing $(basename "$REQUIREMENTS") (log: $log)"
-    "$VENV_DIR/bin/python" -m pip install --disable-pip-version-check -r "$REQUIREMENTS" >"$log" 2>&1 \
-        || die "pip install -r $REQUIREMENTS failed; last lines of $log: $(tail -n 3 "$log" | tr '\n' ' ')"
-    if [[ -f "$REQUIREMENTS_NODEPS" ]]; then
-        say "installing $(basename "$REQUIREMENTS_NODEPS") without dependencies"
-        "$VENV_DIR/bin/python" -m pip install --disable-pip-version-check --no-deps \
-            -r "$REQUIREMENTS_NODEPS" >>"$log" 2>&1 \
-            || die "pip install --no-deps -r $REQUIREMENTS_NODEPS failed; see $log"
-    fi
+    local requirements=(-r "$REQUIREMENTS")
+    [[ -z "$REQUIREMENTS_DEV" ]] || requirements+=(-r "$REQUIREMENTS_DEV")
+    say "installing $(basename "$REQUIREMENTS")${REQUIREMENTS_DEV:+ and $(basename "$REQUIREMENTS_DEV")} (log: $log)"
+    "$VENV_DIR/bin/python" -m pip install --disable-pip-version-check "${requirements[@]}" >"$log" 2>&1 \
+        || die "pip install ${requirements[*]} failed; last lines of $log: $(tail -n 3 "$log" | tr '\n' ' ')"
+    local nodeps
+    for nodeps in "$REQUIREMENTS_NODEPS" "$REQUIREMENTS_DEV_NODEPS"; do
+        [[ -n "$nodeps" && -f "$nodeps" ]] || continue
+        say "installing $(basename "$nodeps") without dependencies"
+        "$VENV_DIR/bin/python" -m pip install --disable-pip-version-check --no-deps -r "$nodeps" >>"$log" 2>&1 \
+            || die "pip install --no-deps -r $nodeps failed; see $log"
+    done
     satisfies_requirements "$VENV_DIR/bin/python" \
         || die "the new environment does not satisfy the requirements (see above and $log)"
-    requirements_hash >"$STAMP"
+    write_stamp
     say "environment ready"
 }
 
