@@ -29,32 +29,31 @@ from tipc_serving.service.ports import free_ports  # noqa: E402
 
 SERVING_DIR = Path(__file__).resolve().parent.parent / "deploy" / "serving_python"
 CONF = "op.{name}.local_service_conf."
-ONEDNN = ["{conf}ir_optim=True", "{conf}use_mkldnn=True"]
+
+
+def onednn(threads=2, processes=1, thread_mode=False, batch=1, window_ms=1):
+    """The options of a oneDNN variant: IR optimisation and oneDNN, threads per predictor, op processes (or
+    threads), the op's batch size and window, and enough gRPC workers for a batch to gather."""
+    return (["{conf}ir_optim=True", "{conf}use_mkldnn=True", "{conf}thread_num=%d" % threads,
+             "dag.is_thread_op=%s" % thread_mode, "op.{name}.concurrency=%d" % processes,
+             "op.{name}.batch_size=%d" % batch] + (["op.{name}.auto_batching_timeout=%d" % window_ms] if batch > 1 else [])
+            + ["worker_num=%d" % max(batch, processes)])
+
+
 # name -> (what it tries, the --opt options on top of config.yml)
 VARIANTS = {
     "before": ("IR optimisation and oneDNN off, 2 threads, 1 op process (the defaults before issue 13)",
                ["{conf}ir_optim=False", "{conf}use_mkldnn=False", "{conf}thread_num=2", "dag.is_thread_op=False",
                 "op.{name}.concurrency=1", "op.{name}.batch_size=1", "worker_num=1"]),
-    "onednn": ("IR optimisation and oneDNN, 2 threads, 1 op process",
-               ONEDNN + ["{conf}thread_num=2", "dag.is_thread_op=False", "op.{name}.concurrency=1",
-                         "op.{name}.batch_size=1", "worker_num=1"]),
-    "onednn_2x1": ("oneDNN, 2 op processes of 1 thread each",
-                   ONEDNN + ["{conf}thread_num=1", "dag.is_thread_op=False", "op.{name}.concurrency=2",
-                             "op.{name}.batch_size=1", "worker_num=2"]),
-    "onednn_batch8": ("oneDNN, 1 op process, auto-batching up to 8 requests (1 ms window)",
-                      ONEDNN + ["{conf}thread_num=2", "dag.is_thread_op=False", "op.{name}.concurrency=1",
-                                "op.{name}.batch_size=8", "op.{name}.auto_batching_timeout=1", "worker_num=8"]),
+    "onednn": ("IR optimisation and oneDNN, 2 threads, 1 op process", onednn()),
+    "onednn_2x1": ("oneDNN, 2 op processes of 1 thread each", onednn(threads=1, processes=2)),
+    "onednn_batch8": ("oneDNN, 1 op process, auto-batching up to 8 requests (1 ms window)", onednn(batch=8)),
     "onednn_thread": ("oneDNN, thread mode: the op in the main process, no channel between processes",
-                      ONEDNN + ["{conf}thread_num=2", "dag.is_thread_op=True", "op.{name}.concurrency=1",
-                                "op.{name}.batch_size=1", "worker_num=1"]),
+                      onednn(thread_mode=True)),
     "onednn_thread_batch8": ("oneDNN, thread mode, auto-batching up to 8 requests (1 ms window)",
-                             ONEDNN + ["{conf}thread_num=2", "dag.is_thread_op=True", "op.{name}.concurrency=1",
-                                       "op.{name}.batch_size=8", "op.{name}.auto_batching_timeout=1",
-                                       "worker_num=8"]),
+                             onednn(thread_mode=True, batch=8)),
     "onednn_thread_batch16": ("oneDNN, thread mode, auto-batching up to 16 requests (1 ms window)",
-                              ONEDNN + ["{conf}thread_num=2", "dag.is_thread_op=True", "op.{name}.concurrency=1",
-                                        "op.{name}.batch_size=16", "op.{name}.auto_batching_timeout=1",
-                                        "worker_num=16"]),
+                              onednn(thread_mode=True, batch=16)),
     "defaults": ("config.yml as it is (since issue 13: oneDNN, thread mode, batches of up to 8, 1 ms)", []),
     "defaults_traced": ("config.yml with the pipeline's tracer on (PipelineServingLogs/pipeline.tracer: time per stage)",
                         ["dag.tracer.interval_s=5"]),

@@ -21,6 +21,19 @@ import yaml
 NO_SERVICE = 10000
 
 
+def serving_args(*extra):
+    """Paddle Serving's own ArgsParser, as PaddleOCR's and Step6's web services copy it: -c/--config and
+    -o/--opt KEY=VALUE ... (one --opt, many words); extra: (flags, keyword arguments) of a repository's own."""
+    import argparse
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("-c", "--config")
+    parser.add_argument("-o", "--opt", nargs="+")
+    for flags, options in extra:
+        parser.add_argument(*flags, **options)
+    return parser.parse_args()
+
+
 def load_config(path, options=()):
     """config.yml with `dotted.key=value` options applied, as Paddle Serving's --opt does."""
     config = yaml.safe_load(Path(path).read_text())

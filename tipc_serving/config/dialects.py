@@ -394,14 +394,10 @@ class PaddleSeg(Dialect):
         conversions = [_one_conversion(entries, "python_trans_model.log")]
         web = eval_words(entries.value("web_service"))
         names = [set_param(k, entries.value(k)) for k in ("--input_name", "--output_name")]
-        devices = entries.matching(self.patterns[0])
-        key = devices[0].key[len("--opt "):] if devices else None
         image = entries.first("--img_path")
         client = entries.value("pipline")
         cases = []
-        for value in values_of(devices[0].value if devices else NULL):
-            device = "cpu" if value == NULL else "gpu"
-            option = "{}={}".format(key, "" if value == NULL else eval_words(value)[0]) if key else None
+        for value, device, option in _opt_devices(entries, self.patterns[0]):
             args = ([set_param(image.key, image.value)] if image else []) + [names[0]]
             cases.append(DialectCase(device, device, {"devices": value},
                                      Command(web + [n for n in names if n] + (["--opt", option] if option else []),
@@ -443,14 +439,10 @@ class Step6(Dialect):
 
     def build(self, entries):
         web = eval_words(entries.value("web_service"))
-        devices = entries.matching(self.patterns[0])
-        key = devices[0].key[len("--opt "):] if devices else None
         image = entries.first("--image_dir")
         client = entries.value("pipline")
         cases = []
-        for value in values_of(devices[0].value if devices else NULL):
-            device = "cpu" if value == NULL else "gpu"
-            option = "{}={}".format(key, "" if value == NULL else eval_words(value)[0]) if key else None
+        for value, device, option in _opt_devices(entries, self.patterns[0]):
             cases.append(DialectCase(device, device, {"devices": value},
                                      Command(web + (["--opt", option] if option else []), entries.value("serving_dir"),
                                              "python_server_{}.log".format(device)),
@@ -540,6 +532,19 @@ class PaddleOCRLegacy(Template):
         ops = {m.group(1) for m in (re.fullmatch(r"op\.(\w+)\.local_service_conf\.devices", k) for k in keys) if m}
         return "--dirname" in keys and any(
             all("op.{}.local_service_conf.{}".format(op, leaf) in keys for leaf in self.leaves) for op in ops)
+
+
+def _opt_devices(entries, pattern):
+    """(the script's loop value, cpu or gpu, the service's `--opt` word or None) for each value of a
+    `--opt op.<op>.local_service_conf.devices:"0"|null` line (Step6, PaddleSeg): null is the CPU, and the
+    shell's eval removes the quotes ("0" -> devices=0, null -> devices=)."""
+    devices = entries.matching(pattern)
+    key = devices[0].key[len("--opt "):] if devices else None
+    found = []
+    for value in values_of(devices[0].value if devices else NULL):
+        option = "{}={}".format(key, "" if value == NULL else eval_words(value)[0]) if key else None
+        found.append((value, "cpu" if value == NULL else "gpu", option))
+    return found
 
 
 def _one_conversion(entries, log):

@@ -1,15 +1,11 @@
 """Stand-in for PaddleOCR's deploy/pdserving/web_service.py: Paddle Serving's ArgsParser (-c/--config,
 -o/--opt KEY=VALUE ...), two ops, the service "ocr" (so the URL is /ocr/prediction, not /<op>/...)."""
-import argparse
 import os
 import sys
 
 sys.path.insert(0, os.environ["TIPC_STANDIN_DIR"])
 import standin  # noqa: E402
 
-parser = argparse.ArgumentParser()
-parser.add_argument("-c", "--config")
-parser.add_argument("-o", "--opt", nargs="+")
-args = parser.parse_args()
+args = standin.serving_args()
 standin.serve(standin.load_config(args.config, args.opt or []), "ocr",
               lambda body: (["res"], [str([["stand-in text", 0.99]] * len(body["value"]))]))
