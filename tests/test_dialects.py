@@ -290,6 +290,10 @@ def test_seeded_export_only_when_asked_and_only_for_known_models(tmp_path):
     planned = dialect_plan.plan_dialect(config, plan_options(seeded_export=True), "python", "", False, "out")
     export = planned["prepare"][0]
     assert export["name"] == "export" and export["argv"][1:3] == ["--model", "mobilenet_v3_small"]
+    renamed = config_of("Step6", tmp_path)
+    renamed.write_text(renamed.read_text().replace("--model_filename:inference.pdmodel", "--model_filename:model.pdmodel"))
+    with pytest.raises(ConfigError, match="export_model.py writes inference.pdmodel and inference.pdiparams"):
+        dialect_plan.plan_dialect(tipc.parse(renamed), plan_options(seeded_export=True), "python", "", False, "out")
     fresh_repo("PaddleSeg", tmp_path)
     with pytest.raises(ConfigError, match="not a model tools/export_model.py builds"):
         dialect_plan.plan_dialect(parsed("PaddleSeg", tmp_path), plan_options(seeded_export=True), "python", "",

@@ -8,6 +8,7 @@ config.yml gives the ports. A model folder that is missing is an error naming th
 the harness downloads nothing, and exports an untrained seeded network only when asked to
 (`--seeded-export`, for the models tools/export_model.py builds).
 """
+import copy
 from pathlib import Path
 
 from .. import REPO_ROOT
@@ -37,7 +38,7 @@ def _model_files(conversion):
     return (conversion.model_filename or MODEL_FILENAME, conversion.params_filename or PARAMS_FILENAME)
 
 
-def _download_hint(config, conversion):
+def _download_hint(conversion):
     entry = conversion.download
     if entry is None:
         return ""
@@ -56,11 +57,14 @@ def _model_step(config, conversion, root, options):
         if config.model_name not in registry.REGISTRY:
             raise config.error(key, "--seeded-export: '{}' is not a model tools/export_model.py builds (known: "
                                     "{})".format(config.model_name, ", ".join(sorted(registry.REGISTRY))))
+        if (model_file, params_file) != (MODEL_FILENAME, PARAMS_FILENAME):
+            raise config.error(key, "--seeded-export: tools/export_model.py writes {} and {}; the config names {} "
+                                    "and {}".format(MODEL_FILENAME, PARAMS_FILENAME, model_file, params_file))
         return {"name": "export", "argv": [str(REPO_ROOT / "tools" / "export_model.py"), "--model", config.model_name,
                                            "--save_dir", str(model_dir)], "cwd": str(REPO_ROOT), "log": "export.log"}
     raise config.error(key, "no inference model in {} ({} and {}){}; or pass --seeded-export to serve an untrained "
                             "seeded network instead".format(model_dir, model_file, params_file,
-                                                            _download_hint(config, conversion)))
+                                                            _download_hint(conversion)))
 
 
 def _export_step(config, conversion, root):
@@ -123,8 +127,6 @@ def _requested(config, yml, case):
     script's edits and options, for the op they name (else the first op with a local_service_conf).
     An option the pipeline does not read (PaddleOCR passes use_trt, which Serving 0.9 ignores: TensorRT
     is device_type 2) is no error here, as the real service takes it too; the case says it was ignored."""
-    import copy
-
     conf = copy.deepcopy(yml)
     options = ["{}={}".format(key, value) for key, value in _edits_for(case, yml).items()]
     options += [word for word in (w[len("--opt="):] if w.startswith("--opt=") else w for w in case.service.argv)
