@@ -440,3 +440,18 @@ def test_config_yml_edits_last_for_the_case_and_survive_a_killed_harness(tmp_pat
         with config_edit.edited(yml, {"op.imagenet.local_service_conf.no_such_key": 1}):
             pass
     assert yml.read_text() == original and not config_edit.original_of(yml).exists()
+
+
+def test_require_golden_fails_a_dialect_config_whose_answers_are_not_compared(tmp_path, small_model):
+    fresh_repo("Step6", tmp_path, model=small_model)
+    result = subprocess.run(["bash", str(HARNESS), str(config_of("Step6", tmp_path)), "--require-golden", "--gpu", "off",
+                             "--output-dir", str(tmp_path / "out")], cwd=str(tmp_path), stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, timeout=600,
+                            env=clean_env(TIPC_STANDIN_DIR=DIALECT_REPOS))
+    run = HarnessRun(result, tmp_path / "out", "mobilenet_v3_small")
+    assert result.returncode == 1, result.stdout[-2000:]
+    golden = next(step for step in run.results["steps"] if step["name"] == "golden")
+    assert golden["status"] == "failed"
+    assert golden["reason"].startswith("golden check required (--require-golden) but skipped: answers not compared")
+    assert all(case["status"] in ("not_run", "skipped") for case in run.results["cases"]), run.results["cases"]
+    run.assert_status_log_agrees()

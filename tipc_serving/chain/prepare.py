@@ -62,7 +62,16 @@ def _converted(ctx, name, writes, since):
 
 
 def _not_compared(ctx, name):
-    """The answers of this config are not compared: its reference (or golden) step says so and why."""
+    """The answers of this config are not compared: its reference (or golden) step says so and why; a
+    golden check required by --require-golden fails."""
+    if name == "golden" and ctx.plan.get("require_golden"):
+        reason = "golden check required (--require-golden) but skipped: " + ctx.config["coverage"]
+        log = ctx.run_dir / "golden.log"
+        log.write_text(reason + "\n", encoding="utf-8")
+        ctx.status_line(False, [sys.executable, COMPARE_RESULTS, "--golden", "(none)"], log)
+        ctx.report.record_step(name, "failed", 0, reason, str(log))
+        ctx.progress("golden failed: " + reason)
+        return False
     ctx.report.record_step(name, "skipped", 0, ctx.config["coverage"])
     ctx.progress("{} skipped: {}".format(name, ctx.config["coverage"]))
     return True
