@@ -133,7 +133,7 @@ def benchmark_a_service(serving_server, model, reference_doc, tmp_path, images, 
         return run([PYTHON, REPO_ROOT / "tools" / "benchmark.py", "--url", svc.url, "--endpoint", svc.endpoint,
                     "--pgid", svc.process.pid, "--model-dir", model, "--images", images, "--out", tmp_path / "bench",
                     "--config", SERVING_DIR / "config.yml", "--name", "alexnet", "--reference", reference,
-                    "--server-log", svc.log_path, "--pipeline-log", svc.workdir / "PipelineServingLogs" / "pipeline.log",
+                    "--server-log", svc.log_path, "--pipeline-log-dir", svc.workdir / "PipelineServingLogs",
                     *sweep], timeout=900)
 
 

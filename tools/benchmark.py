@@ -13,7 +13,6 @@ proves its settings. Then the service over HTTP (and gRPC with --endpoint). Writ
 benchmark.md and benchmark.png and prints the table, the serving overhead and the distance to the limit.
 """
 import argparse
-import json
 import sys
 from dataclasses import asdict
 from pathlib import Path
@@ -21,9 +20,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from tipc_serving.bench import benchmark as bench, load  # noqa: E402
-from tipc_serving.bench.stability import StabilityRule  # noqa: E402
 from tipc_serving.errors import UserError, cli  # noqa: E402
-from tipc_serving.model import images  # noqa: E402
 from tipc_serving.model.inference import model_files  # noqa: E402
 from tipc_serving.service.process import is_alive  # noqa: E402
 
@@ -44,34 +41,18 @@ def parse_args(argv):
                         help="the --opt options the service was started with")
     parser.add_argument("--reference", help="tools/infer.py --output-json: check every served answer")
     parser.add_argument("--server-log", help="the service's log: the settings it proves go into the report")
-    parser.add_argument("--pipeline-log", action="append", default=[], help="Paddle Serving's pipeline.log")
-    parser.add_argument("--concurrency", default="1,2,4,8", help="HTTP levels (default 1,2,4,8)")
-    parser.add_argument("--grpc-concurrency", default="1,4,8", help="gRPC levels, with --endpoint (default 1,4,8)")
-    parser.add_argument("--batches", default=",".join(map(str, bench.BATCH_SIZES)), help="direct batch sizes")
-    parser.add_argument("--trial-requests", type=int, default=StabilityRule.trial_requests)
-    parser.add_argument("--trial-seconds", type=float, default=StabilityRule.trial_seconds)
-    parser.add_argument("--max-trials", type=int, default=StabilityRule.max_trials)
-    parser.add_argument("--windows", type=int, default=StabilityRule.windows)
-    parser.add_argument("--tolerance", type=float, default=StabilityRule.tolerance)
-    parser.add_argument("--warmup", type=int, default=StabilityRule.warmup_requests)
+    parser.add_argument("--pipeline-log-dir", help="Paddle Serving's PipelineServingLogs folder: its pipeline.log* "
+                                                   "prove the settings too")
+    bench.add_load_arguments(parser)
     parser.add_argument("--title", default="")
     args = parser.parse_args(argv)
-    try:
-        args.levels = [int(c) for c in args.concurrency.split(",")]
-        args.grpc_levels = [int(c) for c in args.grpc_concurrency.split(",")]
-        args.batches = [int(b) for b in args.batches.split(",")]
-    except ValueError:
-        parser.error("--concurrency, --grpc-concurrency and --batches take numbers separated by commas, e.g. 1,2,4,8")
-    if min(args.levels + args.grpc_levels + args.batches or [0]) < 1:
-        parser.error("concurrency levels and batch sizes must be at least 1")
-    if min(args.trial_requests, args.max_trials, args.windows) < 1 or args.windows > args.max_trials:
-        parser.error("--trial-requests, --max-trials and --windows must be positive, windows <= max-trials")
+    args.load = bench.load_options(parser, args)
     return args
 
 
 def service_proven(evidence):
     """'yes' when every setting of the service is in effect by its own logs, else which is not."""
-    missing = ["{} {}".format(s["key"], s["status"]) for s in evidence if s["status"] != "in effect"]
+    missing = ["{} {}".format(s["key"], s["status"]) for s in bench.unproven(evidence)]
     return "yes" if evidence and not missing else "no ({})".format(", ".join(missing) or "no logs")
 
 
@@ -81,30 +62,23 @@ def main(argv=None):
     model_files(args.model_dir)
     settings, requested, op_conf = bench.service_settings(args.config, args.name,
                                                           [o for group in args.opt for o in group])
-    paths = images.list_images(args.images)
-    encoded = [(p.name, images.read_image_bytes(p)) for p in paths]
+    payloads = bench.payloads(args.images, args.reference)
     if not is_alive(args.pgid):
         raise UserError("no service process {} to benchmark".format(args.pgid))
-    rule = StabilityRule(windows=args.windows, tolerance=args.tolerance, max_trials=args.max_trials,
-                         trial_requests=args.trial_requests, trial_seconds=args.trial_seconds,
-                         warmup_requests=args.warmup)
-    log = lambda line: print(line, flush=True)  # noqa: E731
-    print("benchmark: {} images, settings {}, op concurrency {}".format(
-        len(encoded), settings.as_dict(), op_conf.get("concurrency", 1)), flush=True)
+    rule = args.load.rule
+    bench.log("benchmark: {} images, settings {}, op concurrency {}".format(
+        len(payloads), settings.as_dict(), op_conf.get("concurrency", 1)))
 
     # The direct side first, while the service is idle.
-    direct = bench.measure_direct_all(settings, args.model_dir, args.images, rule, args.batches, log)
-    expected = None
-    if args.reference:
-        expected = load.expected_from_reference(json.loads(Path(args.reference).read_text()))
-    targets = [("http", load.http_sender(args.url), args.levels)]
+    direct = bench.measure_direct_all(settings, args.model_dir, args.images, rule, args.load.batches)
+    targets = [("http", load.http_sender(args.url), args.load.levels)]
     if args.endpoint:
-        targets.append(("grpc", load.grpc_sender(args.endpoint), args.grpc_levels))
-    served = bench.measure_served(targets, args.pgid, load.payloads_from(encoded, expected), rule, log)
-    evidence = bench.service_evidence(requested, args.server_log, args.pipeline_log)
+        targets.append(("grpc", load.grpc_sender(args.endpoint), args.load.grpc_levels))
+    served = bench.measure_served(targets, args.pgid, payloads, rule)
+    evidence = bench.service_evidence(requested, args.server_log, args.pipeline_log_dir)
     document = {
         "title": args.title or "{} served vs direct".format(args.name or "model"),
-        "url": args.url, "endpoint": args.endpoint, "model_dir": str(args.model_dir), "images": len(encoded),
+        "url": args.url, "endpoint": args.endpoint, "model_dir": str(args.model_dir), "images": len(payloads),
         "settings": settings.as_dict(), "op": op_conf, "service_evidence": evidence,
         "service_proven": service_proven(evidence) if args.server_log else "-",
         "rule": asdict(rule), "machine": bench.machine(),

@@ -12,7 +12,6 @@ both ratios each) and prints the table. Figures are measured, never asserted; co
 """
 import argparse
 import json
-import os
 import sys
 from dataclasses import asdict
 from pathlib import Path
@@ -20,10 +19,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from tipc_serving.bench import benchmark as bench, load  # noqa: E402
-from tipc_serving.bench.stability import StabilityRule  # noqa: E402
+from tipc_serving.chain.commands import loopback_env  # noqa: E402
 from tipc_serving.config.plan import web_service_argv  # noqa: E402
 from tipc_serving.errors import UserError, cli  # noqa: E402
-from tipc_serving.model import images  # noqa: E402
 from tipc_serving.service.lifecycle import Service  # noqa: E402
 from tipc_serving.service.ports import free_ports  # noqa: E402
 
@@ -70,20 +68,14 @@ def parse_args(argv):
     parser.add_argument("--name", default="alexnet", help="the op (and service) name")
     parser.add_argument("--out", required=True)
     parser.add_argument("--variants", default=",".join(VARIANTS), help="comma-separated, of: " + ", ".join(VARIANTS))
-    parser.add_argument("--concurrency", default="1,2,4,8")
-    parser.add_argument("--grpc-concurrency", default="1,4,8")
-    parser.add_argument("--batches", default=",".join(map(str, bench.BATCH_SIZES)))
-    parser.add_argument("--trial-requests", type=int, default=40)
-    parser.add_argument("--max-trials", type=int, default=5)
-    parser.add_argument("--windows", type=int, default=3)
+    bench.add_load_arguments(parser)
+    parser.set_defaults(trial_requests=40, max_trials=5, windows=3)  # shorter trials: many variants to measure
     args = parser.parse_args(argv)
     unknown = [v for v in args.variants.split(",") if v not in VARIANTS]
     if unknown:
         parser.error("unknown variant {} (known: {})".format(unknown[0], ", ".join(VARIANTS)))
     args.variants = args.variants.split(",")
-    args.levels = [int(c) for c in args.concurrency.split(",")]
-    args.grpc_levels = [int(c) for c in args.grpc_concurrency.split(",")]
-    args.batches = [int(b) for b in args.batches.split(",")]
+    args.load = bench.load_options(parser, args)
     return args
 
 
@@ -92,7 +84,7 @@ def variant_opts(name, op_name):
     return [option.format(conf=conf, name=op_name) for option in VARIANTS[name][1]]
 
 
-def measure_variant(name, args, payloads, rule, direct, log):
+def measure_variant(name, args, payloads, direct):
     """Start the service with the variant's options, measure it, read what its logs prove, stop it."""
     opts = variant_opts(name, args.name)
     workdir = Path(args.out) / name
@@ -100,21 +92,20 @@ def measure_variant(name, args, payloads, rule, direct, log):
     http_port, rpc_port = free_ports(2)
     argv = web_service_argv([sys.executable, str(SERVING_DIR / "web_service.py"), "--config", args.config], args.name,
                             Path(args.serving_server).resolve(), http_port, rpc_port, opts)
-    env = dict(os.environ, SERVING_LOG_PATH=str(workdir), SERVING_HOME=str(workdir))
+    env = loopback_env(SERVING_LOG_PATH=workdir, SERVING_HOME=workdir)
     url = "http://127.0.0.1:{}/{}/prediction".format(http_port, args.name)
-    log("variant {}: {}".format(name, VARIANTS[name][0]))
+    bench.log("variant {}: {}".format(name, VARIANTS[name][0]))
     with Service(argv, workdir / "server.log", cwd=workdir, env=env) as service:
         service.wait_ready(url, http_port, 120)
-        targets = [("http", load.http_sender(url), args.levels),
-                   ("grpc", load.grpc_sender("127.0.0.1:{}".format(rpc_port)), args.grpc_levels)]
-        served = bench.measure_served(targets, service.pid, payloads, rule, log)
+        targets = [("http", load.http_sender(url), args.load.levels),
+                   ("grpc", load.grpc_sender("127.0.0.1:{}".format(rpc_port)), args.load.grpc_levels)]
+        served = bench.measure_served(targets, service.pid, payloads, args.load.rule)
     settings, requested, op = bench.service_settings(args.config, args.name, opts)
-    own = bench.DirectSetting(settings.ir_optim, settings.use_mkldnn, settings.cpu_threads)
-    evidence = bench.service_evidence(requested, workdir / "server.log",
-                                      sorted((workdir / "PipelineServingLogs").glob("pipeline.log*")))
+    evidence = bench.service_evidence(requested, workdir / "server.log", workdir / "PipelineServingLogs")
     return {"name": name, "what": VARIANTS[name][0], "opts": opts, "op": op, "evidence": evidence,
-            "proven": all(s["status"] == "in effect" for s in evidence), "served": served,
-            "errors": sum(level["errors"] for level in served), "ratios": bench.ratios(served, direct, own)}
+            "proven": not bench.unproven(evidence), "served": served,
+            "errors": sum(level["errors"] for level in served),
+            "ratios": bench.ratios(served, direct, bench.DirectSetting.of(settings))}
 
 
 def markdown(document):
@@ -129,26 +120,18 @@ def markdown(document):
                              r["served_grpc_p50_ms"], r["served_best_qps"], r["served_best_qps_at"],
                              r["overhead_p50_http"], r["overhead_p50_grpc"], r["limit_p50_http"], r["limit_p50_grpc"],
                              r["limit_throughput"], bound or "-"))
-    first = document["variants"][0]["ratios"]
-    lines += ["", "Direct baselines: the service's settings p50 {:.1f} ms at batch 1; at its best p50 {:.1f} ms ({}), "
-              "{:.1f} img/s ({}).".format(first["direct_same_p50_ms"], first["direct_best_p50_ms"],
-                                         first["direct_best_p50_setting"], first["direct_best_qps"],
-                                         first["direct_best_qps_setting"])]
+    lines += ["", bench.direct_baselines(document["variants"][0]["ratios"])]
     return "\n".join(lines) + "\n"
 
 
 @cli("tune_service.py")
 def main(argv=None):
     args = parse_args(argv)
-    log = lambda line: print(line, flush=True)  # noqa: E731
-    rule = StabilityRule(windows=args.windows, max_trials=args.max_trials, trial_requests=args.trial_requests)
-    encoded = [(p.name, images.read_image_bytes(p)) for p in images.list_images(args.images)]
-    expected = load.expected_from_reference(json.loads(Path(args.reference).read_text()))
-    payloads = load.payloads_from(encoded, expected)
+    payloads = bench.payloads(args.images, args.reference)
     settings, _, _ = bench.service_settings(args.config, args.name, variant_opts("before", args.name))
-    direct = bench.measure_direct_all(settings, args.model_dir, args.images, rule, args.batches, log)
-    rows = [measure_variant(name, args, payloads, rule, direct, log) for name in args.variants]
-    document = {"machine": bench.machine(), "rule": asdict(rule), "direct": direct, "variants": rows}
+    direct = bench.measure_direct_all(settings, args.model_dir, args.images, args.load.rule, args.load.batches)
+    rows = [measure_variant(name, args, payloads, direct) for name in args.variants]
+    document = {"machine": bench.machine(), "rule": asdict(args.load.rule), "direct": direct, "variants": rows}
     out = Path(args.out)
     (out / "tune.json").write_text(json.dumps(document, indent=2) + "\n")
     (out / "tune.md").write_text(markdown(document))

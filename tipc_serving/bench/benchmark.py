@@ -19,18 +19,25 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from .. import REPO_ROOT
+from ..jsonfile import read_json
+from ..model import images
 from ..model.inference import InferenceSettings
 from ..service import pipeline_config
 from ..service.process import gpu_memory_mb
-from ..verdict.evidence import IN_EFFECT, judge_settings, requested_settings
+from ..verdict.evidence import IN_EFFECT, judge_settings, judge_settings_in, requested_settings
 from . import load
-from .stability import run_until_stable
+from .stability import StabilityRule, run_until_stable
 
 # The issue's targets (ratios in one run): served p50 at concurrency 1 / best direct p50 at batch 1,
 # best served img/s / best direct img/s, served p50 / direct p50 with the same settings.
 TARGETS = {"limit_p50_http": 1.5, "limit_p50_grpc": 1.25, "limit_throughput": 0.6, "overhead_p50_grpc": 1.15}
 BATCH_SIZES = (1, 4, 8, 16)
 CLIENT_BOUND = 1.0  # a level whose load generator used at least as many cores as the service is client-bound
+
+
+def log(line):
+    """A progress line, flushed at once (the tools' output goes to a log file)."""
+    print(line, flush=True)
 
 
 @dataclass(frozen=True)
@@ -40,6 +47,11 @@ class DirectSetting:
     ir_optim: bool
     use_mkldnn: bool
     cpu_threads: int
+
+    @classmethod
+    def of(cls, settings):
+        """The setting of InferenceSettings (a service's, from service_settings)."""
+        return cls(settings.ir_optim, settings.use_mkldnn, settings.cpu_threads)
 
     def label(self):
         return "{}, {} thread{}".format("IR + oneDNN" if self.use_mkldnn else "IR" if self.ir_optim else "plain",
@@ -67,8 +79,7 @@ def direct_settings(service, cores=None):
     """The service's own setting first, then every combination worth trying on these cores (oneDNN only
     with IR optimisation: Paddle ignores it otherwise)."""
     cores = cores or os.cpu_count() or 1
-    own = DirectSetting(service.ir_optim, service.use_mkldnn, service.cpu_threads)
-    found = [own]
+    found = [DirectSetting.of(service)]
     for threads in sorted({1, service.cpu_threads, cores}):
         for ir_optim, use_mkldnn in ((False, False), (True, False), (True, True)):
             setting = DirectSetting(ir_optim, use_mkldnn, threads)
@@ -77,7 +88,7 @@ def direct_settings(service, cores=None):
     return found
 
 
-def measure_direct(setting, base, model_dir, image_path, rule, batch_sizes=BATCH_SIZES, log=print):
+def measure_direct(setting, base, model_dir, image_path, rule, batch_sizes=BATCH_SIZES, log=log):
     """Measure a direct setting in a process of its own; its levels (one per batch size), each with the
     settings Paddle's output proves (`effective`), and the process's CPU cores as the witness of its threads."""
     settings = replace(base, ir_optim=setting.ir_optim, use_mkldnn=setting.use_mkldnn,
@@ -95,12 +106,12 @@ def measure_direct(setting, base, model_dir, image_path, rule, batch_sizes=BATCH
     levels = json.loads(done.stdout)
     for level in levels:
         level.update(setting=asdict(setting), label=setting.label(), effective=proven,
-                     proven=all(s["status"] == IN_EFFECT for s in proven.values()))
+                     proven=not unproven(proven.values()))
         log("direct  " + describe_level("{} batch {}".format(setting.label(), level["batch_size"]), level))
     return levels
 
 
-def served_sweep(sender, protocol_name, pgid, payloads, concurrencies, rule, log=print):
+def served_sweep(sender, protocol_name, pgid, payloads, concurrencies, rule, log=log):
     levels = []
     for concurrency in concurrencies:
         load.closed_loop(sender, payloads, concurrency, max(rule.warmup_requests, concurrency * 2), rule.trial_seconds)
@@ -120,24 +131,81 @@ def is_client_bound(level):
     return client is not None and service is not None and client >= CLIENT_BOUND * service
 
 
-def measure_direct_all(base, model_dir, image_path, rule, batch_sizes=BATCH_SIZES, log=print):
+def measure_direct_all(base, model_dir, image_path, rule, batch_sizes=BATCH_SIZES, log=log):
     """Every direct setting worth trying, the service's own first (direct_settings)."""
     return [level for setting in direct_settings(base)
             for level in measure_direct(setting, base, model_dir, image_path, rule, batch_sizes, log)]
 
 
-def measure_served(targets, pgid, payloads, rule, log=print):
+def measure_served(targets, pgid, payloads, rule, log=log):
     """targets: [(protocol name, sender factory, concurrencies)]; the levels of each, in turn."""
     return [level for protocol_name, sender, concurrencies in targets
             for level in served_sweep(sender, protocol_name, pgid, payloads, concurrencies, rule, log)]
 
 
-def service_evidence(requested, server_log, pipeline_logs):
-    """The service's settings as its own logs prove them (read after it served requests)."""
-    def text(path):
-        return Path(path).read_text(encoding="utf-8", errors="replace") if path and Path(path).is_file() else ""
+def service_evidence(requested, server_log, pipeline_log_dir):
+    """The service's settings as its own logs prove them (read after it served requests): server_log and the
+    pipeline.log* in pipeline_log_dir (PipelineServingLogs)."""
+    return [s.as_dict() for s in judge_settings_in(requested, server_log, pipeline_log_dir)]
 
-    return [s.as_dict() for s in judge_settings(requested, text(server_log), "".join(text(p) for p in pipeline_logs))]
+
+def unproven(settings):
+    """The settings (as dicts: Setting.as_dict) that are not in effect by the logs; none: all are."""
+    return [s for s in settings if s["status"] != IN_EFFECT]
+
+
+# ---------------------------------------------------------------- the tools' load options and inputs
+
+@dataclass(frozen=True)
+class LoadOptions:
+    """What add_load_arguments' options ask for: the served levels, the direct batch sizes, the stability rule."""
+
+    levels: list         # HTTP concurrencies
+    grpc_levels: list    # gRPC concurrencies
+    batches: list        # direct batch sizes
+    rule: StabilityRule
+
+
+def add_load_arguments(parser):
+    """The load options of tools/benchmark.py and tools/tune_service.py (load_options reads them); a tool
+    with other defaults sets them with parser.set_defaults."""
+    rule = StabilityRule()
+    parser.add_argument("--concurrency", default="1,2,4,8", help="HTTP levels (default %(default)s)")
+    parser.add_argument("--grpc-concurrency", default="1,4,8", help="gRPC levels (default %(default)s)")
+    parser.add_argument("--batches", default=",".join(map(str, BATCH_SIZES)),
+                        help="direct batch sizes (default %(default)s)")
+    parser.add_argument("--trial-requests", type=int, default=rule.trial_requests)
+    parser.add_argument("--trial-seconds", type=float, default=rule.trial_seconds)
+    parser.add_argument("--max-trials", type=int, default=rule.max_trials)
+    parser.add_argument("--windows", type=int, default=rule.windows)
+    parser.add_argument("--tolerance", type=float, default=rule.tolerance)
+    parser.add_argument("--warmup", type=int, default=rule.warmup_requests)
+
+
+def load_options(parser, args):
+    """add_load_arguments' options of args, checked (parser.error: a one-line usage error)."""
+    try:
+        levels = [int(c) for c in args.concurrency.split(",")]
+        grpc_levels = [int(c) for c in args.grpc_concurrency.split(",")]
+        batches = [int(b) for b in args.batches.split(",")]
+    except ValueError:
+        parser.error("--concurrency, --grpc-concurrency and --batches take numbers separated by commas, e.g. 1,2,4,8")
+    if min(levels + grpc_levels + batches or [0]) < 1:
+        parser.error("concurrency levels and batch sizes must be at least 1")
+    if min(args.trial_requests, args.max_trials, args.windows) < 1 or args.windows > args.max_trials:
+        parser.error("--trial-requests, --max-trials and --windows must be positive, windows <= max-trials")
+    rule = StabilityRule(windows=args.windows, tolerance=args.tolerance, max_trials=args.max_trials,
+                         trial_requests=args.trial_requests, trial_seconds=args.trial_seconds,
+                         warmup_requests=args.warmup)
+    return LoadOptions(levels, grpc_levels, batches, rule)
+
+
+def payloads(image_path, reference=None):
+    """The requests to send: one Payload per image (a file or a folder's images), each checked against the
+    reference (tools/infer.py --output-json) where one is given."""
+    encoded = [(path.name, images.read_image_bytes(path)) for path in images.list_images(image_path)]
+    expected = load.expected_from_reference(read_json(reference, "reference", want=dict)) if reference else None
+    return load.payloads_from(encoded, expected)
 
 
 # ---------------------------------------------------------------- ratios
@@ -158,7 +226,7 @@ def ratios(served, direct, own_setting=None):
     best_direct = max(proven, key=lambda level: level["qps"])
     best_served = max(served, key=lambda level: level["qps"])
     result = {
-        "direct_same_p50_ms": own_b1["latency_ms"]["p50"],
+        "direct_same_p50_ms": own_b1["latency_ms"]["p50"], "direct_same_qps": max(level["qps"] for level in own),
         "direct_best_p50_ms": best_b1["latency_ms"]["p50"], "direct_best_p50_setting": best_b1["label"],
         "direct_best_qps": best_direct["qps"],
         "direct_best_qps_setting": "{} batch {}".format(best_direct["label"], best_direct["batch_size"]),
@@ -210,6 +278,13 @@ def _cores(level):
     return " / ".join(parts) or "-"
 
 
+def direct_baselines(r):
+    """Both direct baselines of ratios() r, as a markdown list item (benchmark.md, tune.md)."""
+    return ("- direct with the service's settings: p50 {:.1f} ms at batch 1; direct at its best: p50 {:.1f} ms ({}), "
+            "{:.1f} img/s ({})".format(r["direct_same_p50_ms"], r["direct_best_p50_ms"], r["direct_best_p50_setting"],
+                                       r["direct_best_qps"], r["direct_best_qps_setting"]))
+
+
 def markdown(document):
     lines = ["| path | setting | img/s | p50 ms | p99 ms | errors | stable | cores (load / service) | proven |",
              "| --- | --- | ---: | ---: | ---: | ---: | --- | ---: | --- |"]
@@ -227,10 +302,7 @@ def markdown(document):
             "yes" if level["stable"] else "no ({} trials)".format(level["trials"]), _cores(level),
             "yes" if level["proven"] else "no"))
     r = document["ratios"]
-    lines += ["", "- direct with the service's settings: p50 {:.1f} ms at batch 1; direct at its best: p50 {:.1f} ms "
-              "({}), {:.1f} img/s ({})".format(r["direct_same_p50_ms"], r["direct_best_p50_ms"],
-                                              r["direct_best_p50_setting"], r["direct_best_qps"],
-                                              r["direct_best_qps_setting"])]
+    lines += ["", direct_baselines(r)]
     for key, name in (("overhead_p50_http", "serving overhead, HTTP p50 / direct same settings"),
                       ("overhead_p50_grpc", "serving overhead, gRPC p50 / direct same settings"),
                       ("limit_p50_http", "distance to the limit, HTTP p50 / best direct p50"),
@@ -260,9 +332,7 @@ def plot(document, path):
             protocol_name))
         qps_axis.plot(x, [level["qps"] for level in levels], style, label="served {}".format(protocol_name))
     for axis, same, best, unit in ((latency_axis, r["direct_same_p50_ms"], r["direct_best_p50_ms"], "p50 batch 1"),
-                                   (qps_axis, max(l["qps"] for l in document["direct"]
-                                                  if l["setting"] == document["direct"][0]["setting"]),
-                                    r["direct_best_qps"], "best img/s")):
+                                   (qps_axis, r["direct_same_qps"], r["direct_best_qps"], "best img/s")):
         axis.axhline(same, color="gray", linestyle="-.", label="direct, service's settings ({})".format(unit))
         axis.axhline(best, color="black", linestyle=":", label="direct at its best ({})".format(unit))
     latency_axis.set(xlabel="concurrency (closed loop)", ylabel="latency (ms)", ylim=(0, None))

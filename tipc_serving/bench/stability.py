@@ -1,7 +1,7 @@
 """Measuring until the numbers hold: trials repeat until the last few agree on throughput."""
 from dataclasses import dataclass
 
-from . import stats
+from .load import LoadResult
 
 
 @dataclass
@@ -29,23 +29,18 @@ def _mean_of(trials, key):
 
 def run_until_stable(trial, rule):
     """Call trial() -> LoadResult until stable or max_trials; summarise the last `windows` trials."""
-    trials = []
-    while len(trials) < rule.max_trials:
+    trials, stable = [], False
+    while len(trials) < rule.max_trials and not stable:
         trials.append(trial())
-        if is_stable([t.qps for t in trials], rule.windows, rule.tolerance):
-            break
+        stable = is_stable([t.qps for t in trials], rule.windows, rule.tolerance)
     counted = trials[-rule.windows:]
-    samples = [s for t in counted for s in t.samples]
-    wall = sum(t.wall_seconds for t in counted)
+    # the counted trials as one LoadResult: their samples over their summed wall time (its concurrency unused)
+    summary = LoadResult(0, [s for t in counted for s in t.samples], sum(t.wall_seconds for t in counted)).summary()
     return {
-        "stable": is_stable([t.qps for t in trials], rule.windows, rule.tolerance),
+        "stable": stable,
         "trials": len(trials),
         "trial_qps": [round(t.qps, 3) for t in trials],
-        "requests": len(samples),
-        "errors": sum(1 for s in samples if not s.ok),
-        "first_errors": sorted({s.problem for s in samples if not s.ok})[:5],
-        "qps": len(samples) / wall if wall > 0 else 0.0,
-        "latency_ms": stats.summarize([s.latency for s in samples], scale=1000.0),
+        **{key: summary[key] for key in ("requests", "errors", "first_errors", "qps", "latency_ms")},
         "client_cores": _mean_of(counted, "client_cores"),
         "service_cores": _mean_of(counted, "service_cores"),
     }

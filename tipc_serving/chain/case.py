@@ -22,7 +22,7 @@ from ..service.readiness import NotReady
 from ..service.record import record_started
 from ..verdict.case_status import CaseFacts, ClientFacts, case_status
 from ..verdict.cli import check_document, result_text
-from ..verdict.evidence import NOT_CHECKED, Setting, judge_settings
+from ..verdict.evidence import NOT_CHECKED, Setting, judge_settings_in
 from ..verdict.inputs import InputError, load_reference, load_served
 from ..verdict.judge import CheckResult, compare, identical_answers
 from ..verdict.replies import read_replies
@@ -125,7 +125,7 @@ class CaseRun:
                 "--pgid", service.pid, "--model-dir", config["model"]["dir"], "--images", config["image_path"],
                 "--out", self.dir / "benchmark", "--config", config["web_service_config"], "--name", config["op_name"],
                 "--reference", self.ctx.run_dir / "reference.json", "--server-log", self.facts.server_log,
-                "--pipeline-log", self.dir / "PipelineServingLogs" / "pipeline.log",
+                "--pipeline-log-dir", self.dir / "PipelineServingLogs",
                 "--title", "{} {}: served vs direct".format(self.ctx.model_name, self.name)]
         if self.case["opts"]:
             argv += ["--opt", *self.case["opts"]]
@@ -152,18 +152,14 @@ class CaseRun:
 
     def read_settings(self):
         """What Paddle applied, from the service's log and Paddle Serving's own logs (verdict/evidence.py)."""
-        def text(path):
-            return path.read_text(encoding="utf-8", errors="replace") if path.is_file() else ""
-
         # An option Paddle Serving does not read is never in effect, whatever the logs say.
         self.facts.settings = [Setting(option.split("=", 1)[0], option.split("=", 1)[1], None, NOT_CHECKED,
                                        "not an option Paddle Serving 0.9 reads: the service ignores it")
                                for option in self.case.get("ignored_options") or []]
         if not self.case.get("requested"):
             return
-        pipeline_logs = "".join(text(path) for path in sorted((self.dir / "PipelineServingLogs").glob("pipeline.log*")))
-        self.facts.settings += judge_settings(self.case["requested"], text(Path(self.facts.server_log)), pipeline_logs,
-                                              getattr(self, "gpu_memory", None))
+        self.facts.settings += judge_settings_in(self.case["requested"], self.facts.server_log,
+                                                 self.dir / "PipelineServingLogs", getattr(self, "gpu_memory", None))
 
     def check_answers(self):
         """Each client's answers against the reference: check.json / check.log (check_rpc.* for gRPC)."""

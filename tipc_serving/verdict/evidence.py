@@ -14,6 +14,7 @@ The lines were read from Paddle 2.5.2 and Paddle Serving 0.9.0 (docs/evidence.md
 """
 import re
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import List, Optional
 
 IN_EFFECT, NOT_IN_EFFECT, NOT_CHECKED = "in effect", "not in effect", "not checked"
@@ -173,6 +174,17 @@ def judge_settings(requested, server_log_text, pipeline_log_text="", gpu_memory_
         settings.append(_use_trt(requested["use_trt"], logs))
         settings.append(_precision(requested["precision"], requested["use_trt"], logs))
     return settings
+
+
+def judge_settings_in(requested, server_log, pipeline_log_dir, gpu_memory_mb=None) -> List[Setting]:
+    """judge_settings on the files: server_log (the service's log) and every pipeline.log* in pipeline_log_dir
+    (PipelineServingLogs), in name order. A missing file (or None) reads as empty; bytes that are not UTF-8
+    are replaced."""
+    def text(path):
+        return Path(path).read_text(encoding="utf-8", errors="replace") if path and Path(path).is_file() else ""
+
+    pipeline_logs = sorted(Path(pipeline_log_dir).glob("pipeline.log*")) if pipeline_log_dir else []
+    return judge_settings(requested, text(server_log), "".join(text(path) for path in pipeline_logs), gpu_memory_mb)
 
 
 def _device_keys(requested):
