@@ -14,6 +14,7 @@ from conftest import REPO_ROOT, clean_env
 from tipc_serving.chain import cli, prepare
 from tipc_serving.chain.case import check_twins
 from tipc_serving.chain.commands import failure_reason, first_line_with, run_logged
+from tipc_serving.verdict.inputs import load_served
 
 
 @pytest.mark.parametrize("log, line", [
@@ -77,7 +78,8 @@ def test_sigterm_while_a_command_runs_ends_the_command_too(tmp_path):
 
 
 class FakeRun:
-    """What check_twins reads of a CaseRun: its name, twin, status, client log; what it writes: a verdict."""
+    """What check_twins reads of a CaseRun: its name, twin, status, answers (as its check read them from its
+    client log); what it writes: a verdict."""
 
     def __init__(self, name, twin, status, log):
         self.name, self.case, self.status, self.log = name, {"twin": twin}, status, log
@@ -85,7 +87,7 @@ class FakeRun:
         self.recorded = 0
 
     def answers(self):
-        return self.log
+        return load_served(self.log)
 
     def record(self):
         self.recorded += 1

@@ -23,7 +23,7 @@ from ..service.record import record_started
 from ..verdict.case_status import CaseFacts, ClientFacts, case_status
 from ..verdict.cli import check_document, result_text
 from ..verdict.evidence import NOT_CHECKED, Setting, judge_settings_in
-from ..verdict.inputs import InputError, load_reference, load_served
+from ..verdict.inputs import InputError, load_served
 from ..verdict.judge import CheckResult, compare, identical_answers
 from ..verdict.replies import read_replies
 from .commands import first_line_with, loopback_env, run_logged
@@ -46,6 +46,7 @@ class CaseRun:
         self.failed_lines = 0
         self.started = time.monotonic()
         self.status = None
+        self.gpu_memory = None  # MB the service held on the GPU after its clients (GPU cases)
 
     # -------------------------------------------------------------- the steps
 
@@ -62,7 +63,7 @@ class CaseRun:
     def start_service(self):
         env = loopback_env(SERVING_LOG_PATH=self.dir, SERVING_HOME=self.dir)
         service = Service(self.service_argv(), self.facts.server_log, cwd=self.case["service"]["cwd"], env=env,
-                          stop_grace=self.ctx.plan.get("stop_grace", 10.0))
+                          stop_grace=self.ctx.stop_grace)
         record_started(self.ctx.started_groups_path, service.pid, service.started)
         return service
 
@@ -124,7 +125,7 @@ class CaseRun:
         argv = [self.ctx.python(), BENCHMARK_TOOL, "--url", config["url"], "--endpoint", config["endpoint"],
                 "--pgid", service.pid, "--model-dir", config["model"]["dir"], "--images", config["image_path"],
                 "--out", self.dir / "benchmark", "--config", config["web_service_config"], "--name", config["op_name"],
-                "--reference", self.ctx.run_dir / "reference.json", "--server-log", self.facts.server_log,
+                "--reference", self.ctx.reference_json, "--server-log", self.facts.server_log,
                 "--pipeline-log-dir", self.dir / "PipelineServingLogs",
                 "--title", "{} {}: served vs direct".format(self.ctx.model_name, self.name)]
         if self.case["opts"]:
@@ -159,12 +160,12 @@ class CaseRun:
         if not self.case.get("requested"):
             return
         self.facts.settings += judge_settings_in(self.case["requested"], self.facts.server_log,
-                                                 self.dir / "PipelineServingLogs", getattr(self, "gpu_memory", None))
+                                                 self.dir / "PipelineServingLogs", self.gpu_memory)
 
     def check_answers(self):
         """Each client's answers against the reference: check.json / check.log (check_rpc.* for gRPC)."""
         start = time.monotonic()
-        reference_json = self.ctx.run_dir / "reference.json"
+        reference_json = self.ctx.reference_json
         for client in self.facts.clients:
             if not client.compared:
                 client.replies = read_replies(Path(client.log).read_text(encoding="utf-8", errors="replace"))
@@ -172,8 +173,9 @@ class CaseRun:
             stem = "check" if client.label == "HTTP" else "check_rpc"
             client_log, out = Path(client.log), self.dir / (stem + ".json")
             try:
-                client.check = compare(load_reference(reference_json), load_served(client_log),
-                                       self.case["atol"], self.case["rtol"])
+                reference = self.ctx.reference()
+                client.served = load_served(client_log)
+                client.check = compare(reference, client.served, self.case["atol"], self.case["rtol"])
                 text = result_text(client.check)
             except InputError as err:
                 client.check = CheckResult(self.case["atol"], self.case["rtol"], problems=[str(err)])
@@ -191,7 +193,8 @@ class CaseRun:
         """The verdict from the facts, into the report; a failed case that no command line marked failed
         gets one, naming the service command and the log that says why."""
         status, reason = case_status(self.facts)
-        self.timings["total_s"] = time.monotonic() - self.started
+        # the case's own duration: a second record (the twin check, after later cases ran) keeps it
+        self.timings.setdefault("total_s", time.monotonic() - self.started)
         if status == "failed" and not self.failed_lines:
             log = self.dir / "verdict.log"
             log.write_text(reason + "\n", encoding="utf-8")
@@ -236,9 +239,8 @@ class CaseRun:
         return self.record(), ran_benchmark
 
     def answers(self):
-        """The first compared client's log, when the case ran its clients (for the twin check)."""
-        logs = [Path(c.log) for c in self.facts.clients if c.compared]
-        return logs[0] if logs and logs[0].is_file() else None
+        """The first compared client's answers, as its check read them (None when there were none)."""
+        return next((c.served for c in self.facts.clients if c.compared), None)
 
 
 def check_twins(runs, ctx):
@@ -249,7 +251,7 @@ def check_twins(runs, ctx):
         twin = by_name.get(run.case.get("twin") or "")
         if run.status not in ("passed", "partial") or twin is None or not (run.answers() and twin.answers()):
             continue
-        if identical_answers(load_served(run.answers()), load_served(twin.answers())):
+        if identical_answers(run.answers(), twin.answers()):
             run.facts.same_as_twin = ("answers bit-identical to {}'s: the setting made no difference, so it "
                                       "probably never ran".format(twin.name))
             run.record()

@@ -68,7 +68,7 @@ def stop_leftovers(ctx):
     this run's services needs their ports; recorded as a step when there were any."""
     from ..service.record import recover
 
-    stopped = recover(ctx.plan.get("stop_grace", 10.0))
+    stopped = recover(ctx.stop_grace)
     for line in stopped:
         ctx.progress("stopped a service left by an earlier run: " + line)
     if stopped:
@@ -99,7 +99,7 @@ def abort(args):
     from ..service.record import stop_recorded
 
     ctx = RunContext(args.run_dir)
-    for stopped in stop_recorded(ctx.started_groups_path, ctx.plan.get("stop_grace", 10.0)):
+    for stopped in stop_recorded(ctx.started_groups_path, ctx.stop_grace):
         progress("stopped {}".format(stopped.describe()))
     by = " by SIG{}".format(args.signal) if args.signal else ""
     ctx.report.finish(interrupted=True, reason="run interrupted{} before this case finished".format(by))

@@ -16,6 +16,7 @@ from ..report.store import Report
 PLAN_FILE = "plan.json"
 STATUS_LOG = "results_serving_python.log"
 STARTED_GROUPS = ".started_groups"  # one service process group per line, as each starts (service/record.py)
+REFERENCE_JSON = "reference.json"  # the Paddle Inference reference (the reference step writes it)
 
 
 def harness_start():
@@ -53,6 +54,7 @@ class RunContext:
         self.model_name = self.config["model_name"]
         self.status_log = StatusLog(self.run_dir / STATUS_LOG, self.model_name)
         self._report = None
+        self._reference = None
 
     @property
     def report(self):
@@ -63,6 +65,24 @@ class RunContext:
     @property
     def started_groups_path(self):
         return self.run_dir / STARTED_GROUPS
+
+    @property
+    def stop_grace(self):
+        """Seconds between SIGTERM and SIGKILL to a service's group (the plan always says)."""
+        return self.plan["stop_grace"]
+
+    @property
+    def reference_json(self):
+        return self.run_dir / REFERENCE_JSON
+
+    def reference(self):
+        """The reference's answers, read once for every case and client (verdict.inputs.InputError when
+        it cannot be read: not kept, so each client that needs it gets the error)."""
+        if self._reference is None:
+            from ..verdict.inputs import load_reference
+
+            self._reference = load_reference(self.reference_json)
+        return self._reference
 
     def progress(self, text):
         progress("{}: {}".format(self.model_name, text))

@@ -10,11 +10,12 @@ from ..verdict import golden as golden_files
 from ..verdict.case_status import golden_step_status
 from ..verdict.inputs import load_export_info
 from ..verdict.judge import CheckResult
-from ..verdict.cli import result_text
+from ..verdict.cli import golden_text
 from .commands import failure_reason, run_logged
 from .context import command_text
 
 COMPARE_RESULTS = "test_tipc/compare_results.py"
+GOLDEN_REQUIRED = "golden check required (--require-golden) but skipped: "
 
 
 def _command_step(ctx, name, argv, cwd=REPO_ROOT):
@@ -65,16 +66,22 @@ def _not_compared(ctx, name):
     """The answers of this config are not compared: its reference (or golden) step says so and why; a
     golden check required by --require-golden fails."""
     if name == "golden" and ctx.plan.get("require_golden"):
-        reason = "golden check required (--require-golden) but skipped: " + ctx.config["coverage"]
-        log = ctx.run_dir / "golden.log"
-        log.write_text(reason + "\n", encoding="utf-8")
-        ctx.status_line(False, [sys.executable, COMPARE_RESULTS, "--golden", "(none)"], log)
-        ctx.report.record_step(name, "failed", 0, reason, str(log))
-        ctx.progress("golden failed: " + reason)
-        return False
+        return _required_golden_failed(ctx, ctx.config["coverage"], [sys.executable, COMPARE_RESULTS, "--golden",
+                                                                     "(none)"], 0)
     ctx.report.record_step(name, "skipped", 0, ctx.config["coverage"])
     ctx.progress("{} skipped: {}".format(name, ctx.config["coverage"]))
     return True
+
+
+def _required_golden_failed(ctx, skip_reason, command, seconds, details=""):
+    """--require-golden: a golden check that was skipped fails, saying why it was skipped."""
+    reason = GOLDEN_REQUIRED + skip_reason
+    log = ctx.run_dir / "golden.log"
+    log.write_text(reason + ("\n" + details if details else "") + "\n", encoding="utf-8")
+    ctx.status_line(False, command, log)
+    ctx.report.record_step("golden", "failed", round(seconds, 3), reason, str(log))
+    ctx.progress("golden failed: " + reason)
+    return False
 
 
 def export(ctx):
@@ -104,7 +111,7 @@ def reference(ctx):
     if ctx.config.get("coverage"):
         return _not_compared(ctx, "reference")
     return _command_step(ctx, "reference", [ctx.python(), *ctx.config["reference_args"], "--output-json",
-                                            ctx.run_dir / "reference.json"])
+                                            ctx.reference_json])
 
 
 def golden(ctx):
@@ -116,7 +123,7 @@ def golden(ctx):
     path = ctx.config["golden"]
     model_dir = ctx.config["model"]["dir"]
     export_info = "{}/export_info.json".format(model_dir)
-    reference_json = ctx.run_dir / "reference.json"
+    reference_json = ctx.reference_json
     log = ctx.run_dir / "golden.log"
     command = [sys.executable, COMPARE_RESULTS, "--reference", reference_json, "--golden", path,
                "--export-info", export_info]
@@ -130,13 +137,10 @@ def golden(ctx):
                                        "not apply".format(model_dir, path))
     else:
         check = golden_files.compare_golden_file(path, reference_json, load_export_info(export_info))
-    text = result_text(check, prefix="golden: ")
-    if check.failed:
-        text += "\ngolden: in the table, \"reference\" is the golden file and \"served\" the current reference"
-    status, first_line = golden_step_status(check), text.split("\n", 1)[0]
+    text, status = golden_text(check), golden_step_status(check)
     if status == "skipped" and ctx.plan.get("require_golden"):
-        status, first_line = "failed", "golden check required (--require-golden) but skipped: " + check.skip_reason
-        text = first_line + "\n" + text
+        return _required_golden_failed(ctx, check.skip_reason, command, time.monotonic() - start, text)
+    first_line = text.split("\n", 1)[0]
     log.write_text(text + "\n", encoding="utf-8")
     if status != "skipped":
         ctx.status_line(status == "passed", command, log)

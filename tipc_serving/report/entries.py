@@ -84,11 +84,6 @@ def compute_totals(cases):
 CHECK_STEPS = ("golden",)
 
 
-def failed_steps(run):
-    """The names of the run's failed steps: they fail the run even when every case passed."""
-    return [step["name"] for step in run.get("steps", []) if step.get("status") == "failed"]
-
-
 def shown_steps(run):
     """The steps every report lists beside the cases: failed ones, and checks that were skipped."""
     return [step for step in run.get("steps", []) if step.get("status") == "failed"

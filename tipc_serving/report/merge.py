@@ -5,8 +5,8 @@ import sys
 
 from ..config.shard import parse_shard
 from ..jsonfile import dump_json, write_atomic
-from ..verdict.case_status import nothing_ran, run_exit_status
-from .entries import RESULTS, SCHEMA, ReportError, compute_totals, failed_steps, load_json, validate_results
+from ..verdict.case_status import failed_steps, nothing_ran, run_exit_status
+from .entries import RESULTS, SCHEMA, ReportError, compute_totals, load_json, validate_results
 from .junit import JUNIT, junit_bytes
 from .table import format_table, print_text, run_rows, totals_line, totals_text
 

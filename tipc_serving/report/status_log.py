@@ -22,6 +22,3 @@ class StatusLog:
         with open(str(self.path), "a", encoding="utf-8") as handle:
             handle.write(line + "\n")
         return line
-
-    def lines(self):
-        return self.path.read_text(encoding="utf-8").splitlines() if self.path.exists() else []

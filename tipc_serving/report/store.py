@@ -148,10 +148,6 @@ class Report:
         self.data["finished"] = utc_now()
         self.save()
 
-    @property
-    def totals(self):
-        return compute_totals(self.data["cases"])
-
     def exit_status(self):
         """0 only if no case failed or did not run and no step failed (skipped cases are fine)."""
         return run_exit_status(self.data)

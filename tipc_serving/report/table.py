@@ -1,8 +1,8 @@
 """The text table of a run (or a merge): one row per case and per failed step, then the totals lines."""
 import sys
 
-from ..verdict.case_status import UNFINISHED, nothing_ran
-from .entries import case_seconds, compute_totals, failed_steps, one_line, shown_steps
+from ..verdict.case_status import UNFINISHED, failed_steps, nothing_ran
+from .entries import case_seconds, compute_totals, one_line, shown_steps
 
 TABLE_WIDTH = 100
 STATUS_LABELS = {"pending": "PENDING", "running": "RUNNING", "passed": "PASSED", "partial": "PARTIAL",

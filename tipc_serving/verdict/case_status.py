@@ -33,6 +33,7 @@ class ClientFacts:
     log: str = ""
     compared: bool = True         # its answers are judged against the reference; else only its replies
     replies: Optional[object] = None  # verdict.replies.Replies, for a client whose answers are not compared
+    served: Optional[object] = None  # verdict.inputs.ServedResults its check read (the twin check reuses them)
 
 
 @dataclass
@@ -116,13 +117,17 @@ def nothing_ran(cases):
                                                   for status, n in sorted(counts.items())), "; ".join(reasons))
 
 
+def failed_steps(run):
+    """The names of the run's failed steps: they fail the run even when every case passed."""
+    return [step.get("name") for step in run.get("steps", []) if step.get("status") == "failed"]
+
+
 def run_exit_status(run, some_case_must_run=None):
     """0 only when some case ran, none failed or is unfinished/not run, and no step failed; skipped is fine.
     One shard of a run need not run a case (its cases may all be GPU ones on a CPU machine): the merge of
     the shards must, as a whole. some_case_must_run defaults to: the run is not a shard."""
     bad = any(case["status"] in ("failed", "not_run") + UNFINISHED for case in run["cases"])
-    failed_steps = any(step.get("status") == "failed" for step in run.get("steps", []))
     if some_case_must_run is None:
         some_case_must_run = not run.get("shard")
     idle = some_case_must_run and nothing_ran(run["cases"])
-    return 1 if bad or failed_steps or idle else 0
+    return 1 if bad or failed_steps(run) or idle else 0

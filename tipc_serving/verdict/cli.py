@@ -20,7 +20,7 @@ import math
 from ..errors import ArgumentParser, UserError, cli
 from ..jsonfile import write_json
 from . import golden as golden_files
-from .inputs import load_export_info, load_reference, load_served, read_document
+from .inputs import load_export_info, load_reference, load_served, read_document, reference_results
 from .judge import compare
 from .tolerance import DEFAULT_ATOL, DEFAULT_RTOL
 
@@ -67,11 +67,19 @@ def result_text(result, prefix=""):
     return prefix + result.summary_line() + ("\n" + details if details else "")
 
 
+def golden_text(check):
+    """A golden check's text; a failed one says which side of its table is which."""
+    text = result_text(check, prefix="golden: ")
+    if check.failed:
+        text += "\ngolden: in the table, \"reference\" is the golden file and \"served\" the current reference"
+    return text
+
+
 def write_golden(args, export_info):
     """Write the golden file; an existing one is first judged against the new reference, and one that
     differs is kept unless --force: a golden file is the only net under the shared preprocessing."""
-    images = len(load_reference(args.reference))  # checked here so errors name the file
     document = read_document(args.reference)
+    images = len(reference_results(document, args.reference))  # checked here so errors name the file
     changes = golden_files.golden_changes(args.write_golden, document, export_info)
     if changes is not None:
         judged, changed = changes
@@ -112,9 +120,7 @@ def main(argv=None):
     golden = None
     if args.golden:
         golden = golden_files.compare_golden_file(args.golden, args.reference, export_info, args.atol, args.rtol)
-        print(result_text(golden, prefix="golden: "))
-        if golden.failed:
-            print("golden: in the table, \"reference\" is the golden file and \"served\" the current reference")
+        print(golden_text(golden))
     if args.json_out:
         write_json(args.json_out, check_document(served, golden, args.reference, args.client_log, args.golden))
     return 1 if (served and served.failed) or (golden and golden.failed) else 0

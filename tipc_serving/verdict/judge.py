@@ -446,9 +446,9 @@ def compare(reference: Dict[str, ImageResult], served: Iterable[ImageResult],
                        if image not in reference]
     result.notes += ["{}: {}".format(e.image, remark) for e in result.entries for remark in e.remarks
                      if "result lines" in remark]
-    answered = [ref for ref in reference.values() if _answered(ref)]
-    result.discrimination = {"images": len(answered), "discriminating": sum(discriminates(r, tol) for r in answered),
-                             "per_image": {r.image: discriminates(r, tol) for r in answered}}
+    per_image = {image: discriminates(ref, tol) for image, ref in reference.items() if _answered(ref)}
+    result.discrimination = {"images": len(per_image), "discriminating": sum(per_image.values()),
+                             "per_image": per_image}
     if result.discrimination_warning:
         result.notes.append(result.discrimination_warning)
     return result
