@@ -12,7 +12,7 @@ import pytest
 
 from conftest import REPO_ROOT, clean_env
 from tipc_serving.chain import cli, prepare
-from tipc_serving.chain.case import check_twins
+from tipc_serving.chain.case import CaseRun, check_twins
 from tipc_serving.chain.commands import failure_reason, first_line_with, run_logged
 from tipc_serving.verdict.inputs import load_served
 
@@ -108,3 +108,20 @@ def test_a_case_whose_answers_are_bit_identical_to_its_twins_is_flagged(tmp_path
     if flagged:
         assert mkldnn.facts.same_as_twin.startswith("answers bit-identical to cpu_usemkldnn_False_threads_2's")
     assert twin.recorded == 0 and twin.facts.same_as_twin is None
+
+
+def test_a_case_recorded_again_keeps_its_own_duration(tmp_path):
+    # The twin check records a case again after the later cases ran: its total_s must stay its own.
+    updates = []
+    ctx = SimpleNamespace(run_dir=tmp_path, config={"coverage": None}, progress=lambda text: None,
+                          status_line=lambda ok, argv, log: None, python=lambda: sys.executable,
+                          report=SimpleNamespace(update_case=lambda name, **fields: updates.append(fields)))
+    run = CaseRun(ctx, {"name": "cpu_usemkldnn_True_threads_2", "service": {"log": "server.log", "argv": []}})
+    run.dir.mkdir()
+    run.facts.refused = "refused by the plan"
+    run.record()
+    time.sleep(0.05)
+    run.facts.same_as_twin = "answers bit-identical to its twin's"
+    run.record()
+    assert [u["status"] for u in updates] == ["failed", "failed"]
+    assert updates[1]["timings"]["total_s"] == updates[0]["timings"]["total_s"]
