@@ -80,11 +80,11 @@ def alexnet_reference(alexnet_model, tmp_path_factory):
 
 def service_settings_flags():
     """tools/infer.py's flags for the predictor settings of deploy/serving_python/config.yml's op."""
-    import yaml
+    from tipc_serving.bench.benchmark import service_settings
 
-    conf = next(iter(yaml.safe_load((SERVING_DIR / "config.yml").read_text())["op"].values()))["local_service_conf"]
-    return (["--ir-optim"] * bool(conf.get("ir_optim")) + ["--use-mkldnn"] * bool(conf.get("use_mkldnn"))
-            + ["--cpu-threads", str(conf.get("thread_num", 2))])
+    settings, _, _ = service_settings(SERVING_DIR / "config.yml", None, ())
+    return (["--ir-optim"] * settings.ir_optim + ["--use-mkldnn"] * settings.use_mkldnn
+            + ["--cpu-threads", str(settings.cpu_threads)])
 
 
 @pytest.fixture(scope="session")
@@ -99,3 +99,22 @@ def alexnet_service_reference(alexnet_model, tmp_path_factory):
 def small_model(tmp_path_factory):
     """MobileNetV3-Small exported with seed 0 (a few MB), for tests that only need a model to convert."""
     return export_model(tmp_path_factory.mktemp("small_model") / "infer", model="mobilenet_v3_small")
+
+
+@pytest.fixture
+def background():
+    """start(configs, output_dir, ...) -> the harness running in the background (harnesskit.start_harness);
+    afterwards its group and every service it recorded are stopped, whatever the test did."""
+    from harnesskit import kill_harness_group, start_harness, stop_recorded_services  # harnesskit imports conftest
+
+    started = []
+
+    def start(configs, output_dir, **kwargs):
+        process = start_harness(configs, output_dir, **kwargs)
+        started.append((process, output_dir))
+        return process
+
+    yield start
+    for process, output_dir in started:
+        kill_harness_group(process)
+        stop_recorded_services(output_dir)

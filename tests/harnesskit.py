@@ -1,6 +1,7 @@
 """Driving the real test_tipc/test_serving.sh from tests: configs in tmp, free ports, run dirs, leftovers."""
 import json
 import os
+import signal
 import subprocess
 import time
 import xml.etree.ElementTree as ElementTree
@@ -10,10 +11,15 @@ from pathlib import Path
 from conftest import IMAGES, REPO_ROOT, SERVING_DIR, clean_env
 from tipc_serving.service.ports import free_ports
 from tipc_serving.service.process import group_members
-from tipc_serving.service.record import recorded_groups
+from tipc_serving.service.record import recorded_groups, stop_recorded
 
 HARNESS = REPO_ROOT / "test_tipc" / "test_serving.sh"
 STATUS_LINE = r"^Run (successfully|failed) with command - {model} - .+ - .+!$"
+# The case names of a config's matrix.
+ONE_CASE = "cpu_usemkldnn_False_threads_2"  # write_config's default matrix
+CPU_CASES = ["cpu_usemkldnn_False_threads_1", "cpu_usemkldnn_False_threads_2",
+             "cpu_usemkldnn_True_threads_1", "cpu_usemkldnn_True_threads_2"]
+GPU_CASES = ["gpu_usetrt_False_precision_fp32", "gpu_usetrt_True_precision_fp32", "gpu_usetrt_True_precision_fp16"]
 
 
 def write_config(path, model_dir, serving_root, model_name="alexnet", matrix=None, extra=(), images=IMAGES,
@@ -46,6 +52,23 @@ def write_config(path, model_dir, serving_root, model_name="alexnet", matrix=Non
     return Path(path)
 
 
+def config_for(tmp_path, model_dir, name="config.txt", **kwargs):
+    """write_config into tmp_path: the config as `name`, the conversion output in tmp_path/converted."""
+    return write_config(tmp_path / name, model_dir, tmp_path / "converted", **kwargs)
+
+
+def gpu_only(model_name="alexnet"):
+    """One GPU case, skipped by the harness's --gpu off: the chain prepares, converts and runs the
+    reference, and starts no service (so no case ran, and the run fails). For tests about what happens
+    around the cases."""
+    return ['--opt op.{}.local_service_conf.devices:"0"'.format(model_name)]
+
+
+def step(results, name):
+    """The step `name` of a parsed results.json."""
+    return next(s for s in results["steps"] if s["name"] == name)
+
+
 @dataclass
 class HarnessRun:
     result: subprocess.CompletedProcess
@@ -72,6 +95,9 @@ class HarnessRun:
     def case(self, name):
         return next(c for c in self.results["cases"] if c["name"] == name)
 
+    def step(self, name):
+        return step(self.results, name)
+
     @property
     def junit(self):
         return ElementTree.parse(str(self.run_dir / "junit.xml")).getroot()
@@ -88,9 +114,9 @@ class HarnessRun:
         return [pgid for pgid, _ in recorded_groups(self.run_dir / ".started_groups")]
 
     def leftovers(self):
-        """Processes still alive in any group this run started: must be none."""
-        return {group: [p.pid for p in group_members(group)] for group in self.started_groups()
-                if group_members(group)}
+        """Processes still alive in any group this run started (by its recorded start time): must be none."""
+        return {group: pids for group, started in recorded_groups(self.run_dir / ".started_groups")
+                if (pids := [p.pid for p in group_members(group, started)])}
 
     def assert_status_log_agrees(self):
         """The TIPC status lines tell what results.json tells (nightly CI greps them): every failed case and
@@ -157,3 +183,16 @@ def signal_group(pid, sig):
     except ProcessLookupError:
         pass
 
+
+def kill_harness_group(process):
+    """SIGKILL what is left of a background harness's process group (it runs in a session of its own),
+    before reaping its leader, so that the group id is still ours."""
+    if process.returncode is None:
+        signal_group(process.pid, signal.SIGKILL)
+        process.wait(timeout=30)
+
+
+def stop_recorded_services(output_dir):
+    """Stop every service group any run under output_dir recorded in .started_groups and that still lives."""
+    for groups_file in Path(output_dir).glob("*/serving_python/*/.started_groups"):
+        stop_recorded(groups_file, grace=2)

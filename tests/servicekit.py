@@ -47,9 +47,6 @@ class RunningService:
         """images: list of (key, bytes). Returns the parsed reply dict."""
         return self.post(protocol.request_body(images)).json()
 
-    def log_text(self):
-        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
-
 
 def service_argv(serving_server, http_port, rpc_port, name=None, opts=()):
     script = [PYTHON, str(SERVING_DIR / "web_service.py"), "--config", str(SERVING_DIR / "config.yml")]

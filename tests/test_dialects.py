@@ -380,12 +380,12 @@ def test_every_dialect_runs_end_to_end_with_its_coverage_stated(dialect_run, dia
     assert results["dialect"] == LAYOUT[dialect][0]
     assert results["coverage"].startswith("answers not compared: ")
     assert [c["status"] for c in results["cases"]] == ["partial"] * len(results["cases"]), results["cases"]
+    plan = json.loads((run.run_dir / "plan.json").read_text())
+    mine = next(c for c in plan["configs"] if Path(c["run_dir"]) == run.run_dir.resolve())
     for case in results["cases"]:
         assert case["reason"].startswith(results["coverage"]), case["reason"]
         assert re.search(r"HTTP \d+ repl(y|ies) with err_no 0", case["reason"]), case["reason"]
         # every log under the name the repository's script gives it
-        plan = json.loads((run.run_dir / "plan.json").read_text())
-        mine = next(c for c in plan["configs"] if Path(c["run_dir"]) == run.run_dir.resolve())
         planned = next(c for c in mine["cases"] if c["name"] == case["name"])
         for client in planned["clients"]:
             assert (run.run_dir / case["name"] / client["log"]).is_file()
@@ -450,7 +450,7 @@ def test_require_golden_fails_a_dialect_config_whose_answers_are_not_compared(tm
                             env=clean_env(TIPC_STANDIN_DIR=DIALECT_REPOS))
     run = HarnessRun(result, tmp_path / "out", "mobilenet_v3_small")
     assert result.returncode == 1, result.stdout[-2000:]
-    golden = next(step for step in run.results["steps"] if step["name"] == "golden")
+    golden = run.step("golden")
     assert golden["status"] == "failed"
     assert golden["reason"].startswith("golden check required (--require-golden) but skipped: answers not compared")
     assert all(case["status"] in ("not_run", "skipped") for case in run.results["cases"]), run.results["cases"]

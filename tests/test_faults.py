@@ -6,8 +6,8 @@ run's results.json and junit.xml parse, and the failing case or step says why in
 
 The harness runs in a private network namespace by default (--netns auto); the tests that need the
 service's ports on the host network pass --netns off. Every run gets free ports and its own tmp_path.
-Tests that start the harness in the background use the `background` fixture, which kills what is
-left of the harness's own process group and stops every service group it recorded, whatever the
+Tests that start the harness in the background use the `background` fixture (conftest.py), which kills
+what is left of the harness's own process group and stops every service group it recorded, whatever the
 test's outcome.
 """
 import json
@@ -25,15 +25,14 @@ import psutil
 import pytest
 
 from conftest import IMAGES, PYTHON, SERVING_DIR
-from harnesskit import HarnessRun, case_server_pid, run_harness, signal_group, start_harness, wait_for, write_config
+from harnesskit import (ONE_CASE, HarnessRun, case_server_pid, config_for, gpu_only, kill_harness_group, run_harness,
+                        signal_group, step, stop_recorded_services, wait_for, write_config)
 from servicekit import running_service
 from tipc_serving.service.ports import LOOPBACK, free_ports, port_in_use
-from tipc_serving.service.process import group_members, is_alive, stop_group
-from tipc_serving.service.record import recorded_groups
+from tipc_serving.service.process import group_members, is_alive
 
 pytestmark = pytest.mark.e2e
 
-ONE_CASE = "cpu_usemkldnn_False_threads_2"  # write_config's default matrix
 TWO_CASES = ["cpu_usemkldnn_False_threads_1", "cpu_usemkldnn_False_threads_2"]
 # A config of the user's own: the seed-0 AlexNet export under a name tools/export_model.py does not know
 # (so the config brings its model) and that has no golden file in test_tipc/results/ (so any image
@@ -44,10 +43,6 @@ NOT_REACHED = "not reached: a preparation step failed (see the steps above)"
 
 # ---------------------------------------------------------------- helpers
 
-def config_for(tmp_path, model_dir, name="config.txt", **kwargs):
-    return write_config(tmp_path / name, model_dir, tmp_path / "converted", **kwargs)
-
-
 def two_cpu_cases(model_name="alexnet"):
     """The matrix of TWO_CASES: CPU, 1 and 2 threads."""
     return ["--opt op.{}.local_service_conf.devices:null".format(model_name),
@@ -55,13 +50,6 @@ def two_cpu_cases(model_name="alexnet"):
 
 
 NOTHING_RAN = "no case ran: 1 skipped (skipped: no GPU (--gpu off))"
-
-
-def gpu_only(model_name="alexnet"):
-    """One GPU case, skipped by the harness's --gpu off: the chain prepares, converts and runs the
-    reference, and starts no service (so no case ran, and the run fails). For tests about what happens
-    around the cases."""
-    return ['--opt op.{}.local_service_conf.devices:"0"'.format(model_name)]
 
 
 def own_config(tmp_path, model_dir, images, matrix=None):
@@ -93,10 +81,6 @@ def reports(run):
 
 def junit_case(suite, name):
     return next(case for case in suite.findall("testcase") if case.get("name") == name)
-
-
-def step(results, name):
-    return next(s for s in results["steps"] if s["name"] == name)
 
 
 def assert_no_service_left(run):
@@ -147,42 +131,6 @@ def wait_for_client(process, script, timeout=120):
         return None
 
     return wait_for(client_pid, timeout, interval=0.05)
-
-
-def kill_harness_group(process):
-    """SIGKILL what is left of a background harness's process group (it runs in a session of its own),
-    before reaping its leader, so that the group id is still ours."""
-    if process.returncode is None:
-        signal_group(process.pid, signal.SIGKILL)
-        process.wait(timeout=30)
-
-
-def stop_recorded_services(output_dir):
-    """Stop every service group any run under output_dir recorded in .started_groups and that still lives."""
-    stopped = []
-    for groups_file in Path(output_dir).glob("*/serving_python/*/.started_groups"):
-        for pgid, started in recorded_groups(groups_file):
-            if group_members(pgid, started):
-                stop_group(pgid, grace=2, started=started)
-                stopped.append(pgid)
-    return stopped
-
-
-@pytest.fixture
-def background():
-    """start(configs, output_dir, ...) -> the harness running in the background (harnesskit.start_harness);
-    afterwards its group and every service it recorded are stopped, whatever the test did."""
-    started = []
-
-    def start(configs, output_dir, **kwargs):
-        process = start_harness(configs, output_dir, **kwargs)
-        started.append((process, output_dir))
-        return process
-
-    yield start
-    for process, output_dir in started:
-        kill_harness_group(process)
-        stop_recorded_services(output_dir)
 
 
 def refused(port):

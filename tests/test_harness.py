@@ -5,14 +5,9 @@ import shutil
 import pytest
 
 from conftest import convert_model, export_model
-from harnesskit import STATUS_LINE, run_harness, write_config
+from harnesskit import CPU_CASES, GPU_CASES, ONE_CASE, STATUS_LINE, config_for, run_harness, step
 
 pytestmark = pytest.mark.e2e
-
-CPU_CASES = ["cpu_usemkldnn_False_threads_1", "cpu_usemkldnn_False_threads_2",
-             "cpu_usemkldnn_True_threads_1", "cpu_usemkldnn_True_threads_2"]
-GPU_CASES = ["gpu_usetrt_False_precision_fp32", "gpu_usetrt_True_precision_fp32", "gpu_usetrt_True_precision_fp16"]
-ONE_CASE = "cpu_usemkldnn_False_threads_2"
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +29,7 @@ def test_green_run_passes_every_cpu_case(green_run):
         assert check["images"] == 4 and check["images_ok"] == 4, check
         assert check["max_abs_diff"] < 1e-4, check  # the same model and preprocessing: far inside 1e-3
         assert green_run.case(name)["rpc_check"]["images_ok"] == 4
-    assert next(s for s in results["steps"] if s["name"] == "golden")["status"] == "passed"
+    assert step(results, "golden")["status"] == "passed"
 
 
 def test_green_run_proves_each_setting_with_paddles_own_output(green_run):
@@ -108,12 +103,8 @@ def other_weights(tmp_path_factory):
     return convert_model(export_model(root / "alexnet_infer", seed=1), root)
 
 
-def one_case_config(tmp_path, alexnet_model, **kwargs):
-    return write_config(tmp_path / "config.txt", alexnet_model, tmp_path / "converted", **kwargs)
-
-
 def test_model_converted_from_other_weights_fails(tmp_path, alexnet_model, other_weights):
-    config = one_case_config(tmp_path, alexnet_model, extra=[
+    config = config_for(tmp_path, alexnet_model, extra=[
         "--opt op.alexnet.local_service_conf.model_config:{}".format(other_weights)])
     run = run_harness([config], tmp_path / "out")
     assert run.result.returncode == 1, run.output[-3000:]
@@ -127,7 +118,7 @@ def test_model_converted_from_other_weights_fails(tmp_path, alexnet_model, other
 
 
 def test_service_with_altered_preprocessing_fails(tmp_path, alexnet_model):
-    run = run_harness([one_case_config(tmp_path, alexnet_model)], tmp_path / "out",
+    run = run_harness([config_for(tmp_path, alexnet_model)], tmp_path / "out",
                       env={"TIPC_SERVING_TEST_INPUT_SHIFT": "0.5"})
     assert run.result.returncode == 1
     case = run.case(ONE_CASE)
@@ -137,7 +128,7 @@ def test_service_with_altered_preprocessing_fails(tmp_path, alexnet_model):
 
 def test_client_error_replies_fail_the_case(tmp_path, alexnet_model):
     # A fetch name the model does not have: every request is answered with err_no 5000.
-    config = one_case_config(tmp_path, alexnet_model, extra=[
+    config = config_for(tmp_path, alexnet_model, extra=[
         "--opt op.alexnet.local_service_conf.fetch_list:[no_such_tensor]"])
     run = run_harness([config], tmp_path / "out")
     assert run.result.returncode == 1
@@ -161,7 +152,7 @@ def broken_model(tmp_path, alexnet_serving_server):
 
 
 def test_service_that_crashes_at_start_fails_before_the_deadline(tmp_path, alexnet_model, broken_model):
-    config = one_case_config(tmp_path, alexnet_model, extra=[
+    config = config_for(tmp_path, alexnet_model, extra=[
         "--opt op.alexnet.local_service_conf.model_config:{}".format(broken_model)])
     run = run_harness([config], tmp_path / "out", extra=["--ready-timeout", "300"])
     assert run.result.returncode == 1
@@ -174,7 +165,7 @@ def test_service_that_crashes_at_start_fails_before_the_deadline(tmp_path, alexn
 
 def test_corrupt_model_program_is_refused_by_the_service(tmp_path, alexnet_model, broken_model):
     (broken_model / "inference.pdmodel").write_bytes(b"not a program")
-    config = one_case_config(tmp_path, alexnet_model, extra=[
+    config = config_for(tmp_path, alexnet_model, extra=[
         "--opt op.alexnet.local_service_conf.model_config:{}".format(broken_model)])
     run = run_harness([config], tmp_path / "out")
     reason = run.case(ONE_CASE)["reason"]
@@ -185,7 +176,7 @@ def test_corrupt_model_program_is_refused_by_the_service(tmp_path, alexnet_model
 # ---------------------------------------------------------------- config errors start nothing
 
 def test_config_error_is_one_line_exit_2_and_starts_nothing(tmp_path, alexnet_model):
-    config = one_case_config(tmp_path, alexnet_model)
+    config = config_for(tmp_path, alexnet_model)
     text = config.read_text().replace("--opt op.alexnet.local_service_conf.thread_num:2",
                                       "--opt op.alexnet.local_service_conf.thread_num:two")
     config.write_text(text)

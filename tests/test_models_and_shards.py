@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from conftest import IMAGES, PYTHON, REPO_ROOT, clean_env, export_model, reference, run
-from harnesskit import HarnessRun, run_harness, write_config
+from harnesskit import CPU_CASES, GPU_CASES, HarnessRun, run_harness, write_config
 from tipc_serving.model import images as image_files
 from tipc_serving.report.store import Report
 
@@ -23,9 +23,6 @@ MODEL = "mobilenet_v3_small"
 CONFIGS = [REPO_ROOT / "configs" / "alexnet_serving.txt", REPO_ROOT / "configs" / "mobilenet_v3_small_serving.txt"]
 MOBILENET_CONFIG = CONFIGS[1]
 MERGE = REPO_ROOT / "test_tipc" / "merge_reports.sh"
-CPU_CASES = ["cpu_usemkldnn_False_threads_1", "cpu_usemkldnn_False_threads_2",
-             "cpu_usemkldnn_True_threads_1", "cpu_usemkldnn_True_threads_2"]
-GPU_CASES = ["gpu_usetrt_False_precision_fp32", "gpu_usetrt_True_precision_fp32", "gpu_usetrt_True_precision_fp16"]
 TEST_IMAGES = len(image_files.list_images(IMAGES))
 
 
@@ -87,13 +84,13 @@ def test_nothing_about_the_second_model_outside_the_registry_and_configs():
     assert found == ["tipc_serving/model/registry.py"], found
 
 
-def test_another_mobilenet_fails_the_check_despite_flat_outputs(tmp_path):
+def test_another_mobilenet_fails_the_check_despite_flat_outputs(tmp_path, small_model):
     """The seeded MobileNetV3-Small is nearly flat (top-1 about 0.002) for some images, where a class
     swap within tolerance is a tie. The verdict must still tell two different models apart: the
     seed-1 model's answers compared with the seed-0 reference fail on every image that can tell a
     swapped top-1 (its reference's two best classes further apart than the tolerance), and the check
     names the images that cannot."""
-    seed0 = reference(export_model(tmp_path / "seed0", model=MODEL, seed=0), tmp_path / "seed0.json")
+    seed0 = reference(small_model, tmp_path / "seed0.json")  # conftest's small_model: MODEL, seed 0
     reference(export_model(tmp_path / "seed1", model=MODEL, seed=1), tmp_path / "seed1.json")
     assert len(seed0["results"]) == TEST_IMAGES
     out = tmp_path / "check.json"
@@ -206,7 +203,7 @@ def test_own_model_under_a_name_with_a_golden_file_skips_the_golden_check(tmp_pa
                           matrix=one_cpu_case(MODEL))
     harness = run_harness([config], tmp_path / "out", model_name=MODEL)
     assert harness.result.returncode == 0, harness.output[-4000:]
-    golden = next(step for step in harness.results["steps"] if step["name"] == "golden")
+    golden = harness.step("golden")
     assert golden["status"] == "skipped" and "no export_info.json" in golden["reason"], golden
     assert harness.case("cpu_usemkldnn_False_threads_2")["status"] == "passed"
 
@@ -319,17 +316,12 @@ def small_matrix(model_name):
 
 
 @pytest.fixture(scope="module")
-def mobilenet_model(tmp_path_factory):
-    return export_model(tmp_path_factory.mktemp("mobilenet_model") / "mobilenet_v3_small_infer", model=MODEL)
-
-
-@pytest.fixture(scope="module")
-def sharded_run(tmp_path_factory, alexnet_model, mobilenet_model):
+def sharded_run(tmp_path_factory, alexnet_model, small_model):
     """Two small configs (3 cases each: 2 CPU, 1 GPU) run as 3 shards, each into its own output dir."""
     root = tmp_path_factory.mktemp("sharded")
     configs = [write_config(root / "alexnet.txt", alexnet_model, root / "alexnet_converted",
                             matrix=small_matrix("alexnet")),
-               write_config(root / "mobilenet.txt", mobilenet_model, root / "mobilenet_converted",
+               write_config(root / "mobilenet.txt", small_model, root / "mobilenet_converted",
                             model_name=MODEL, matrix=small_matrix(MODEL))]
     shards = []
     for index in range(1, SHARDS + 1):

@@ -4,6 +4,7 @@ bash 4.2 has no $EPOCHREALTIME (the clock falls back to date), and under `set -u
 array unbound. The bash is built once from the source in tools/oldbash (about a minute, then cached);
 shellcheck cannot check for a bash version, so only a real old bash can.
 """
+import os
 import re
 import shutil
 import subprocess
@@ -21,8 +22,9 @@ MERGE = REPO_ROOT / "test_tipc" / "merge_reports.sh"
 
 @pytest.fixture(scope="session")
 def old_bash():
-    if not (shutil.which("make") and (shutil.which("cc") or shutil.which("gcc"))):
-        pytest.skip("building bash 4.2 needs make and a C compiler, which this machine lacks")
+    compiler = os.environ.get("CC") or "cc"  # what tools/oldbash/build.sh runs: ${CC:-cc}
+    if not (shutil.which("make") and shutil.which(compiler)):
+        pytest.skip("building bash 4.2 needs make and a C compiler ({}), which this machine lacks".format(compiler))
     built = subprocess.run(["bash", str(REPO_ROOT / "tools" / "oldbash" / "build.sh")], stdout=subprocess.PIPE,
                            stderr=subprocess.PIPE, text=True, timeout=900)
     assert built.returncode == 0, built.stderr

@@ -8,7 +8,7 @@ import signal
 import pytest
 
 from conftest import IMAGES, SERVING_DIR
-from harnesskit import HarnessRun, run_harness, start_harness, wait_for, write_config
+from harnesskit import ONE_CASE, HarnessRun, gpu_only, run_harness, wait_for, write_config
 from servicekit import running_service
 from tipc_serving.service.process import group_members, is_alive
 from tipc_serving.service.record import recorded_groups, recover
@@ -16,7 +16,6 @@ from tipc_serving.service.record import recorded_groups, recover
 pytestmark = pytest.mark.e2e
 
 MKLDNN = "cpu_usemkldnn_True_threads_2"
-ONE_CASE = "cpu_usemkldnn_False_threads_2"
 
 
 def serving_dir_with(folder, files):
@@ -86,11 +85,8 @@ def test_a_config_that_turns_ir_optimisation_off_for_mkldnn_is_refused_at_plan_t
 
 # ---------------------------------------------------------------- nothing ran is not green
 
-GPU_ONLY = ['--opt op.alexnet.local_service_conf.devices:"0"']
-
-
 def test_a_gpu_only_config_without_a_gpu_is_no_green_run(tmp_path, alexnet_model):
-    config = write_config(tmp_path / "config.txt", alexnet_model, tmp_path / "converted", matrix=GPU_ONLY)
+    config = write_config(tmp_path / "config.txt", alexnet_model, tmp_path / "converted", matrix=gpu_only())
     run = finished_run(run_harness([config], tmp_path / "out", extra=["--gpu", "auto"], env={"TIPC_GPU": "0"}), 1)
     assert run.case("gpu_usetrt_False_precision_fp32")["status"] == "skipped"
     assert "alexnet: 0 passed, 0 failed, 1 skipped, 0 not run; no case ran: 1 skipped (skipped: no GPU)" \
@@ -98,7 +94,7 @@ def test_a_gpu_only_config_without_a_gpu_is_no_green_run(tmp_path, alexnet_model
 
 
 def test_gpu_on_without_a_gpu_fails_the_gpu_cases(tmp_path, alexnet_model):
-    config = write_config(tmp_path / "config.txt", alexnet_model, tmp_path / "converted", matrix=GPU_ONLY)
+    config = write_config(tmp_path / "config.txt", alexnet_model, tmp_path / "converted", matrix=gpu_only())
     run = finished_run(run_harness([config], tmp_path / "out", extra=["--gpu", "on"], env={"TIPC_GPU": "0"}), 1)
     case = run.case("gpu_usetrt_False_precision_fp32")
     assert (case["status"], case["reason"]) == ("failed", "no usable GPU here (nvidia-smi lists none), and --gpu on "
@@ -207,26 +203,26 @@ def test_a_golden_file_that_no_longer_matches_fails_the_run_naming_a_preprocessi
     folder = tmp_path / "golden"
     folder.mkdir()
     (folder / "alexnet_fp32.json").write_text(json.dumps(golden))
-    config = write_config(tmp_path / "config.txt", alexnet_model, tmp_path / "converted", matrix=GPU_ONLY)
+    config = write_config(tmp_path / "config.txt", alexnet_model, tmp_path / "converted", matrix=gpu_only())
     run = finished_run(run_harness([config], tmp_path / "out", extra=["--golden-dir", folder]), 1)
-    step = next(s for s in run.results["steps"] if s["name"] == "golden")
+    step = run.step("golden")
     assert step["status"] == "failed" and step["reason"].startswith("golden: FAIL 3/4 images (1 prob_mismatch)")
     assert "preprocessing drift: the preprocessed tensor of coffee.jpg differs" in step["reason"], step["reason"]
     assert "step:golden" in run.result.stdout and "FAILED" in run.result.stdout
 
 
 def test_a_skipped_golden_check_shows_in_every_report_and_fails_when_required(tmp_path, alexnet_model):
-    config = write_config(tmp_path / "config.txt", alexnet_model, tmp_path / "converted", matrix=GPU_ONLY,
+    config = write_config(tmp_path / "config.txt", alexnet_model, tmp_path / "converted", matrix=gpu_only(),
                           model_name="alexnet_without_golden")
     run = run_harness([config], tmp_path / "out", model_name="alexnet_without_golden")
-    step = next(s for s in run.results["steps"] if s["name"] == "golden")
+    step = run.step("golden")
     assert step["status"] == "skipped" and "no golden file" in step["reason"]
     assert "step:golden" in run.result.stdout  # the table
     junit_step = [c for c in run.junit.iter("testcase") if c.get("name") == "step:golden"]
     assert junit_step and junit_step[0].find("skipped") is not None
     required = finished_run(run_harness([config], tmp_path / "out2", model_name="alexnet_without_golden",
                                         extra=["--require-golden"]), 1)
-    step = next(s for s in required.results["steps"] if s["name"] == "golden")
+    step = required.step("golden")
     assert step["status"] == "failed"
     assert step["reason"].startswith("golden check required (--require-golden) but skipped: no golden file")
 
@@ -267,7 +263,8 @@ def test_a_stop_that_leaves_a_port_held_fails_the_case(tmp_path, alexnet_model):
 
 # ---------------------------------------------------------------- a harness killed with SIGKILL
 
-def test_a_service_left_by_a_harness_killed_with_sigkill_is_stopped_by_the_next_run(tmp_path, alexnet_model):
+def test_a_service_left_by_a_harness_killed_with_sigkill_is_stopped_by_the_next_run(tmp_path, alexnet_model,
+                                                                                    background):
     many = tmp_path / "many"
     many.mkdir()
     for index in range(60):
@@ -275,28 +272,21 @@ def test_a_service_left_by_a_harness_killed_with_sigkill_is_stopped_by_the_next_
     first_config = write_config(tmp_path / "first.txt", alexnet_model, tmp_path / "converted", model_name="mynet",
                                 images=many)
     output = tmp_path / "out"
-    process = start_harness([first_config], output)
-    try:
-        run_dir = output / "mynet" / "serving_python" / "latest"
-        wait_for(lambda: (run_dir / ONE_CASE / "ready.log").exists() or process.poll() is not None, 180)
-        [(group, started)] = recorded_groups(run_dir / ".started_groups")
-        os.killpg(process.pid, signal.SIGKILL)  # the harness, its case runner and its client: no trap runs
-        process.wait(timeout=30)
-        assert is_alive(group, started), "the service outlives its harness (it runs in a session of its own)"
+    process = background([first_config], output)  # whatever happens, its group and services are stopped after
+    run_dir = output / "mynet" / "serving_python" / "latest"
+    wait_for(lambda: (run_dir / ONE_CASE / "ready.log").exists() or process.poll() is not None, 180)
+    [(group, started)] = recorded_groups(run_dir / ".started_groups")
+    os.killpg(process.pid, signal.SIGKILL)  # the harness, its case runner and its client: no trap runs
+    process.wait(timeout=30)
+    assert is_alive(group, started), "the service outlives its harness (it runs in a session of its own)"
 
-        second_config = write_config(tmp_path / "second.txt", alexnet_model, tmp_path / "converted2", matrix=GPU_ONLY)
-        second = run_harness([second_config], tmp_path / "out2")
-        assert not group_members(group, started), "the next run stopped it"
-        assert "stopped a service left by an earlier run: service group {} stopped after SIGTERM".format(group) \
-            in second.result.stdout, second.output[-3000:]
-        leftovers = next(s for s in second.results["steps"] if s["name"] == "leftovers")
-        assert "left by a run whose harness" in leftovers["reason"]
-    finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGKILL)
-        for pgid, started in recorded_groups(output / "mynet" / "serving_python" / "latest" / ".started_groups"):
-            if group_members(pgid, started):
-                os.killpg(pgid, signal.SIGKILL)
+    second_config = write_config(tmp_path / "second.txt", alexnet_model, tmp_path / "converted2", matrix=gpu_only())
+    second = run_harness([second_config], tmp_path / "out2")
+    assert not group_members(group, started), "the next run stopped it"
+    assert "stopped a service left by an earlier run: service group {} stopped after SIGTERM".format(group) \
+        in second.result.stdout, second.output[-3000:]
+    leftovers = second.step("leftovers")
+    assert "left by a run whose harness" in leftovers["reason"]
 
 
 def test_a_service_of_a_run_that_still_runs_is_left_alone(tmp_path, alexnet_serving_server):
