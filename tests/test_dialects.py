@@ -284,6 +284,26 @@ def test_a_missing_model_names_the_download_key(tmp_path):
     assert "inference_model_url" in message and "line 4" in message and "--seeded-export" in message
 
 
+def test_pp_shitus_missing_detector_is_named_by_its_own_dirname_line(tmp_path):
+    # PP-ShiTu writes --dirname twice (recognition model, then detector): the detector's error points at the
+    # second line, under the key the config really has.
+    config_path = tmp_path / "test_tipc" / "shitu.txt"
+    config_path.parent.mkdir()
+    config_path.write_text(PP_SHITU)
+    serving = tmp_path / "deploy" / "paddleserving" / "recognition"
+    serving.mkdir(parents=True)
+    (serving / "config.yml").write_text("http_port: 18081\nop:\n  rec:\n    local_service_conf:\n      model_config: x\n")
+    recognition = tmp_path / "deploy" / "models" / "general_PPLCNet_x2_5_lite_v1.0_infer"
+    recognition.mkdir(parents=True)
+    for name in ("inference.pdmodel", "inference.pdiparams"):
+        (recognition / name).write_bytes(b"")
+    with pytest.raises(ConfigError) as caught:
+        dialect_plan.plan_dialect(tipc.parse(config_path), plan_options(), "python", "", False, str(tmp_path / "out"))
+    assert (caught.value.key, caught.value.line) == ("--dirname", 8)
+    assert "picodet_PPLCNet_x2_5_mainbody_lite_v1.0_infer" in str(caught.value)
+    assert "det_inference_model_url" in str(caught.value)
+
+
 def test_seeded_export_only_when_asked_and_only_for_known_models(tmp_path):
     fresh_repo("Step6", tmp_path)
     config = parsed("Step6", tmp_path)  # mobilenet_v3_small: a model tools/export_model.py builds

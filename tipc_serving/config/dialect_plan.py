@@ -14,8 +14,10 @@ from pathlib import Path
 from .. import REPO_ROOT
 from ..errors import ConfigError, UserError
 from ..model import registry
-from ..model.inference import MODEL_FILENAME, PARAMS_FILENAME
+from ..model.converted import SERVER_CONF
+from ..model.inference import MODEL_FILENAME, PARAMS_FILENAME, has_model
 from ..service import pipeline_config
+from ..service.readiness import DEFAULT_READY_TIMEOUT
 from ..verdict import evidence, tolerance
 from . import matrix
 
@@ -50,28 +52,30 @@ def _model_step(config, conversion, root, options):
     """What stands before a conversion: the inference model is there, or is exported on request."""
     model_dir = (root / conversion.dirname).resolve()
     model_file, params_file = _model_files(conversion)
-    if (model_dir / model_file).is_file() and (model_dir / params_file).is_file():
+    if has_model(model_dir, model_file, params_file):
         return None
-    key = "--dirname" if conversion.role in ("model", "cls") else "--{}_dirname".format(conversion.role)
+    entry = conversion.dirname_entry  # PP-ShiTu names two models with --dirname: the error names the line
+
+    def error(problem):
+        return ConfigError(config.path, entry.line, entry.key, problem)
     if options.seeded_export:
         if config.model_name not in registry.REGISTRY:
-            raise config.error(key, "--seeded-export: '{}' is not a model tools/export_model.py builds (known: "
-                                    "{})".format(config.model_name, ", ".join(sorted(registry.REGISTRY))))
-        if (model_file, params_file) != (MODEL_FILENAME, PARAMS_FILENAME):
-            raise config.error(key, "--seeded-export: tools/export_model.py writes {} and {}; the config names {} "
-                                    "and {}".format(MODEL_FILENAME, PARAMS_FILENAME, model_file, params_file))
-        return {"name": "export", "argv": [str(REPO_ROOT / "tools" / "export_model.py"), "--model", config.model_name,
-                                           "--save_dir", str(model_dir)], "cwd": str(REPO_ROOT), "log": "export.log"}
-    raise config.error(key, "no inference model in {} ({} and {}){}; or pass --seeded-export to serve an untrained "
-                            "seeded network instead".format(model_dir, model_file, params_file,
-                                                            _download_hint(conversion)))
+            raise error("--seeded-export: '{}' is not a model tools/export_model.py builds (known: {})".format(
+                config.model_name, ", ".join(sorted(registry.REGISTRY))))
+        names_problem = registry.export_names_problem(model_file, params_file)
+        if names_problem:
+            raise error("--seeded-export: " + names_problem)
+        return {"name": "export", "argv": registry.export_argv(config.model_name, model_dir), "cwd": str(REPO_ROOT),
+                "log": "export.log"}
+    raise error("no inference model in {} ({} and {}){}; or pass --seeded-export to serve an untrained seeded "
+                "network instead".format(model_dir, model_file, params_file, _download_hint(conversion)))
 
 
 def _export_step(config, conversion, root):
     """PaddleDetection exports the serving model from trained weights; those must be a local file (the
     harness downloads nothing), unless the export is already there."""
     server = (root / conversion.serving_server).resolve()
-    if (server / "serving_server_conf.prototxt").is_file():
+    if (server / SERVER_CONF).is_file():
         return None
     weights = conversion.download
     if weights is not None and "://" in weights.value:
@@ -122,13 +126,13 @@ def _port(config, yml, key, path):
         raise config.error("web_service", "{}: {} is not a port: {}".format(path, key, value)) from None
 
 
-def _requested(config, yml, case):
+def _requested(config, yml, case, edits):
     """(what the case asks Paddle for, the options Paddle Serving 0.9 does not read): config.yml with the
     script's edits and options, for the op they name (else the first op with a local_service_conf).
     An option the pipeline does not read (PaddleOCR passes use_trt, which Serving 0.9 ignores: TensorRT
     is device_type 2) is no error here, as the real service takes it too; the case says it was ignored."""
     conf = copy.deepcopy(yml)
-    options = ["{}={}".format(key, value) for key, value in _edits_for(case, yml).items()]
+    options = ["{}={}".format(key, value) for key, value in edits.items()]
     options += [word for word in (w[len("--opt="):] if w.startswith("--opt=") else w for w in case.service.argv)
                 if word.startswith("op.") and "=" in word]
     ignored = []
@@ -155,25 +159,15 @@ def _edits_for(case, yml):
     return {"op.{}.{}".format(ops[0], key): value for key, value in case.config_edits.items()}
 
 
-def _skip(case_device, gpu_available, gpu_mode):
-    """(skip_reason, fail_reason) of a dialect case: its GPU needs, as for the harness's own cases."""
-    if case_device != "gpu" or gpu_available:
-        return None, None
-    if gpu_mode == "on":
-        return None, matrix.FAIL_NO_GPU
-    return (matrix.SKIP_GPU_OFF if gpu_mode == "off" else matrix.SKIP_NO_GPU), None
-
-
-def plan_cases(config, root, yml, gpu_available, gpu_mode):
+def plan_cases(config, root, serving, yml, gpu_available, gpu_mode):
     """Each case with its service and clients as the script runs them, and what it asks Paddle for."""
-    serving = (root / config.serving_dir).resolve()
     planned = []
+    tol = tolerance.for_case("fp32", None, None)
     for case in config.cases:
         cwd = (root / case.service.cwd).resolve()
-        edits = _edits_for(case, yml) if yml is not None else dict(case.config_edits)
-        skip_reason, fail_reason = _skip(case.device, gpu_available, gpu_mode)
-        tol = tolerance.for_case("fp32", None, None)
-        requested, ignored = _requested(config, yml, case) if yml is not None else (None, [])
+        edits = _edits_for(case, yml)
+        skip_reason, fail_reason = matrix.gpu_reasons(case.device, gpu_available, gpu_mode)
+        requested, ignored = _requested(config, yml, case, edits)
         planned.append({
             "name": case.name, "device": case.device, "settings": case.settings,
             "requested": requested, "ignored_options": ignored,
@@ -202,7 +196,7 @@ def plan_dialect(config, options, python, python_note, gpu_available, run_dir):
     if http_port is None:
         raise config.error("web_service", "{} sets no http_port: the harness needs it to know when the service is "
                                           "ready".format(yml_path))
-    cases = plan_cases(config, root, yml, gpu_available, options.gpu)
+    cases = plan_cases(config, root, serving, yml, gpu_available, options.gpu)
     coverage = NOT_COMPARED + config.coverage if config.coverage else None
     return {
         "config_path": str(config.path), "model_name": config.model_name, "run_dir": run_dir,
@@ -213,7 +207,7 @@ def plan_dialect(config, options, python, python_note, gpu_available, run_dir):
         "http_port": http_port, "rpc_port": _port(config, yml, "rpc_port", yml_path),
         # Any pipeline reply proves the service answers: a name it does not serve gets one too.
         "url": "http://127.0.0.1:{}/{}/prediction".format(http_port, list(yml["op"])[0]),
-        "ready_timeout": options.ready_timeout or 60.0,
+        "ready_timeout": options.ready_timeout or DEFAULT_READY_TIMEOUT,
         "cases": cases,
     }
 

@@ -54,6 +54,7 @@ class Conversion:
     download: Optional[Entry] = None   # the config's *_inference_model_url line, when it has one
     model_filename: Optional[str] = None
     params_filename: Optional[str] = None
+    dirname_entry: Optional[Entry] = None  # the line naming dirname: a missing model's error points at it
 
 
 @dataclass
@@ -81,8 +82,6 @@ class DialectConfig:
     cases: List[DialectCase]
     service_config: str                 # the config.yml the service reads, relative to serving_dir
     coverage: Optional[str]             # None: answers compared with Paddle Inference; else why not
-    image: Optional[Entry] = None      # the client's image flag line, when it has one
-    base: str = "."                     # the folder the script works from (PP-ShiTu: deploy)
     lines: Dict[str, int] = field(default_factory=dict)
 
     def error(self, key, problem):
@@ -112,6 +111,14 @@ def stem(script):
 def values_of(text):
     """A `|` list as the scripts iterate it (IFS='|'), in file order."""
     return [part.strip() for part in text.split("|")] if text is not None else []
+
+
+def trt_precisions(trts, precisions):
+    """The scripts' GPU loop: use_trt x precision, in file order, fp16 and int8 only with TensorRT."""
+    for trt in values_of(trts):
+        for precision in values_of(precisions):
+            if not (("fp16" in precision or "int8" in precision) and trt == "False"):
+                yield trt, precision
 
 
 class Entries:
@@ -188,11 +195,13 @@ class Dialect:
                     self.name, "missing" if line is None else "empty")))
 
     def config(self, entries, **fields):
+        """The DialectConfig of the fields build() found; serving_dir is the config's unless it says otherwise."""
         for case in fields["cases"]:
             case.model_name = entries.value("model_name")
+        fields.setdefault("serving_dir", entries.value("serving_dir"))
         return DialectConfig(path=entries.path, dialect=self.name, script=self.script,
                              model_name=entries.value("model_name"), python=entries.value("python"),
-                             serving_dir=entries.value("serving_dir"), lines=entries.lines(), **fields)
+                             lines=entries.lines(), **fields)
 
 
 CONVERT = ("--dirname", "--model_filename", "--params_filename", "--serving_server", "--serving_client")
@@ -215,21 +224,17 @@ class PaddleClas(Dialect):
             """A path of the config (the script reads it from `base`), from the repository's root."""
             return posixpath.normpath(posixpath.join(base, path)) if path and base != "." else path
         serving = at(entries.value("serving_dir"))
-        trans = entries.value("trans_model") or "-m paddle_serving_client.convert"
-        shared = [(k, entries.value(k)) for k in ("--model_filename", "--params_filename")]
         conversions = []
         roles = ("cls", "det") if shitu else ("model",)
         urls = {"cls": "cls_inference_model_url", "det": "det_inference_model_url", "model": "inference_model_url"}
         for index, role in enumerate(roles):
             def nth(key):
                 found = entries.all(key)
-                return found[index].value if len(found) > index else None
-            dirname, server, client = nth("--dirname"), nth("--serving_server"), nth("--serving_client")
+                return found[index] if len(found) > index else None
+            server, client = (nth(key).value if nth(key) else None for key in ("--serving_server", "--serving_client"))
             log = "python_trans_model{}.log".format("_" + role if shitu else "")
-            conversions.append(Conversion(role, at(dirname), at(server), at(client), _convert(
-                trans, [("--dirname", dirname)] + shared + [("--serving_server", server), ("--serving_client", client)],
-                base, log), entries.first(urls[role]), entries.value("--model_filename"),
-                entries.value("--params_filename")))
+            conversions.append(_conversion(entries, role, nth("--dirname"), server, client, base, log,
+                                           entries.first(urls[role]), at))
         web = eval_words(entries.value("web_service"))
         client = entries.value("pipline")
         cases = []
@@ -247,11 +252,10 @@ class PaddleClas(Dialect):
                                      Command(web, serving, "python_server_{}.log".format(name)),
                                      [_client(client, [], client_log, serving)],
                                      {"local_service_conf." + k: v for k, v in edits.items()}))
-        found = self.config(entries, conversions=conversions, cases=cases, service_config="config.yml", base=base,
-                            coverage="PaddleClas replies name labels, and the client sends its own built-in image, "
-                                     "which the config does not name")
-        found.serving_dir = serving  # PP-ShiTu: deploy/paddleserving/recognition
-        return found
+        return self.config(entries, conversions=conversions, cases=cases, service_config="config.yml",
+                           serving_dir=serving,  # PP-ShiTu: deploy/paddleserving/recognition
+                           coverage="PaddleClas replies name labels, and the client sends its own built-in image, "
+                                    "which the config does not name")
 
 
 class PaddleOCR(Dialect):
@@ -280,16 +284,11 @@ class PaddleOCR(Dialect):
 
     def build(self, entries):
         model = entries.value("model_name") or ""
-        trans = entries.value("trans_model") or "-m paddle_serving_client.convert"
-        shared = [(k, entries.value(k)) for k in ("--model_filename", "--params_filename")]
         conversions, model_configs = [], []
         for role in self.roles(model):
-            dirname, server, client = (entries.value("--{}_{}".format(role, k))
-                                       for k in ("dirname", "serving_server", "serving_client"))
-            conversions.append(Conversion(role, dirname, server, client, _convert(
-                trans, [("--dirname", dirname)] + shared + [("--serving_server", server), ("--serving_client", client)],
-                ".", "python_trans_model_{}.log".format(role)), None, entries.value("--model_filename"),
-                entries.value("--params_filename")))
+            server, client = (entries.value("--{}_{}".format(role, k)) for k in ("serving_server", "serving_client"))
+            conversions.append(_conversion(entries, role, entries.first("--{}_dirname".format(role)), server, client,
+                                           ".", "python_trans_model_{}.log".format(role)))
             key = next((e.key for e in entries.matching(r"op\.{}\.local_service_conf\.model_config".format(role))), None)
             model_configs.append(set_param(key, (server or "").rstrip("/").split("/")[-1]))
         web = eval_words(entries.value("web_service"))
@@ -300,14 +299,11 @@ class PaddleOCR(Dialect):
             if use_gpu == "gpu":
                 trt_key, trts = self.op_value(entries, "use_trt")
                 precision_key, precisions = self.op_value(entries, "precision")
-                for trt in values_of(trts or NULL):
-                    for precision in values_of(precisions or NULL):
-                        if ("fp16" in precision or "int8" in precision) and trt == "False":
-                            continue
-                        settings = {"use_trt": trt, "precision": precision}
-                        opts = [set_param(trt_key, trt), set_param(precision_key, precision)] + model_configs
-                        cases.append(self.case("gpu", "usetrt_{}_precision_{}".format(trt, precision), settings,
-                                               web, opts, entries, image))
+                for trt, precision in trt_precisions(trts or NULL, precisions or NULL):
+                    settings = {"use_trt": trt, "precision": precision}
+                    opts = [set_param(trt_key, trt), set_param(precision_key, precision)] + model_configs
+                    cases.append(self.case("gpu", "usetrt_{}_precision_{}".format(trt, precision), settings,
+                                           web, opts, entries, image))
             elif use_gpu == NULL:
                 mkldnn_key, mkldnns = self.op_value(entries, "use_mkldnn")
                 threads_key, threads = self.op_value(entries, "thread_num")
@@ -319,7 +315,7 @@ class PaddleOCR(Dialect):
                         cases.append(self.case("cpu", "usemkldnn_{}_threads_{}".format(mkldnn, thread), settings,
                                                web, opts, entries, image))
         return self.config(entries, conversions=conversions, cases=cases, service_config=_config_flag(web),
-                           image=image, coverage="OCR answers (text and boxes) are not classes and probabilities")
+                           coverage="OCR answers (text and boxes) are not classes and probabilities")
 
     def case(self, device, suffix, settings, web, opts, entries, image):
         name = "{}_{}".format(device, suffix)
@@ -370,14 +366,8 @@ class PaddleDetection(Dialect):
                                      Command(web + (["--opt={}".format(option)] if option else []), ".",
                                              "python_server_{}.log".format(device)), clients))
         return self.config(entries, conversions=conversions, cases=cases, serving_dir=".",
-                           service_config=_config_flag(web), image=image,
+                           service_config=_config_flag(web),
                            coverage="detection answers (boxes) are not classes and probabilities")
-
-    def config(self, entries, **fields):
-        serving_dir = fields.pop("serving_dir")
-        found = super().config(entries, **fields)
-        found.serving_dir = serving_dir
-        return found
 
 
 class PaddleSeg(Dialect):
@@ -405,7 +395,7 @@ class PaddleSeg(Dialect):
                                      [_client(client, args, "python_client_{}_batchsize_1.log".format(device),
                                               entries.value("serving_dir"))]))
         return self.config(entries, conversions=conversions, cases=cases, service_config=_config_flag(web),
-                           image=image, coverage="segmentation answers (label maps) are not classes and probabilities")
+                           coverage="segmentation answers (label maps) are not classes and probabilities")
 
 
 class PaddleVideo(Dialect):
@@ -424,7 +414,7 @@ class PaddleVideo(Dialect):
                            [_client(client, [set_param(source.key, source.value)] if source else [],
                                     "python_server_infer_gpu_batchsize_1.log", entries.value("serving_dir"))])
         return self.config(entries, conversions=[_one_conversion(entries, "python_trans_model.log")], cases=[case],
-                           service_config=_config_flag(web), image=source,
+                           service_config=_config_flag(web),
                            coverage="video answers (action labels of a clip) are not image classes")
 
 
@@ -450,7 +440,7 @@ class Step6(Dialect):
                                               "python_client_{}.log".format(device), entries.value("serving_dir"))]))
         model = entries.value("model_name")
         return self.config(entries, conversions=[_one_conversion(entries, "python_trans_model_{}.log".format(model))],
-                           cases=cases, service_config=_config_flag(web), image=image,
+                           cases=cases, service_config=_config_flag(web),
                            coverage="the tutorial's client prints its own reply format, not this harness's result "
                                     "lines")
 
@@ -493,16 +483,13 @@ class Template(Dialect):
             elif value == self.gpu_value:
                 trt_key, trts = self.leaf(entries, "use_trt")
                 precision_key, precisions = self.leaf(entries, "precision")
-                for trt in values_of(trts):
-                    for precision in values_of(precisions):
-                        if ("fp16" in precision or "int8" in precision) and trt == "False":
-                            continue
-                        options = [set_param(devices_key, value) if self.gpu_devices else None,
-                                   set_param(trt_key, trt), set_param(precision_key, precision)]
-                        cases.append(self.case("gpu", "usetrt_{}_precision_{}".format(trt, precision), web, options,
-                                               entries, image))
+                for trt, precision in trt_precisions(trts, precisions):
+                    options = [set_param(devices_key, value) if self.gpu_devices else None,
+                               set_param(trt_key, trt), set_param(precision_key, precision)]
+                    cases.append(self.case("gpu", "usetrt_{}_precision_{}".format(trt, precision), web, options,
+                                           entries, image))
         return self.config(entries, conversions=[_one_conversion(entries, None)], cases=cases,
-                           service_config=_config_flag(web), image=image,
+                           service_config=_config_flag(web),
                            coverage="the template's client prints its own reply format, not this harness's result "
                                     "lines")
 
@@ -547,12 +534,21 @@ def _opt_devices(entries, pattern):
     return found
 
 
-def _one_conversion(entries, log):
+def _conversion(entries, role, dirname_entry, server, client, cwd, log, download=None, at=lambda path: path):
+    """One model's conversion as the scripts run it: trans_model with the config's paths, from cwd; the
+    Conversion's paths from the repository's root (at: PP-ShiTu's paths are read from deploy/)."""
     trans = entries.value("trans_model") or "-m paddle_serving_client.convert"
-    flags = [(k, entries.value(k)) for k in CONVERT]
-    return Conversion("model", entries.value("--dirname"), entries.value("--serving_server"),
-                      entries.value("--serving_client"), _convert(trans, flags, ".", log), None,
-                      entries.value("--model_filename"), entries.value("--params_filename"))
+    dirname = dirname_entry.value if dirname_entry else None
+    model_filename, params_filename = entries.value("--model_filename"), entries.value("--params_filename")
+    flags = [("--dirname", dirname), ("--model_filename", model_filename), ("--params_filename", params_filename),
+             ("--serving_server", server), ("--serving_client", client)]
+    return Conversion(role, at(dirname), at(server), at(client), _convert(trans, flags, cwd, log), download,
+                      model_filename, params_filename, dirname_entry)
+
+
+def _one_conversion(entries, log):
+    return _conversion(entries, "model", entries.first("--dirname"), entries.value("--serving_server"),
+                       entries.value("--serving_client"), ".", log)
 
 
 def _config_flag(words):

@@ -192,10 +192,9 @@ def expand(config, gpu_available, trt_available, op_name=None, gpu_mode="auto"):
         cases += device_cases
     for case in cases:
         case.twin = _twin(case, cases)
-        if case.device == "gpu" and not gpu_available and gpu_mode == "on":
-            case.fail_reason = FAIL_NO_GPU
-        else:
-            case.skip_reason = _skip_reason(case, gpu_available, trt_available, gpu_mode)
+        case.skip_reason, case.fail_reason = gpu_reasons(case.device, gpu_available, gpu_mode)
+        if not (case.skip_reason or case.fail_reason) and case.meanings.get("use_trt") and not trt_available:
+            case.skip_reason = SKIP_NO_TRT
     return cases
 
 
@@ -243,10 +242,11 @@ def _no_case_error(config, device):
                       "no {} case: {}".format(device.upper(), rule.reason))
 
 
-def _skip_reason(case, gpu_available, trt_available, gpu_mode="auto"):
-    """Why this machine cannot run the case, or None."""
-    if case.device == "gpu" and not gpu_available:
-        return SKIP_GPU_OFF if gpu_mode == "off" else SKIP_NO_GPU
-    if case.meanings.get("use_trt") and not trt_available:
-        return SKIP_NO_TRT
-    return None
+def gpu_reasons(device, gpu_available, gpu_mode):
+    """(skip_reason, fail_reason) of a case on this machine for its GPU needs (the harness's own cases and
+    a dialect's alike): a GPU case without a GPU is skipped, or fails with --gpu on."""
+    if device != "gpu" or gpu_available:
+        return None, None
+    if gpu_mode == "on":
+        return None, FAIL_NO_GPU
+    return (SKIP_GPU_OFF if gpu_mode == "off" else SKIP_NO_GPU), None

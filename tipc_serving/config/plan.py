@@ -11,6 +11,8 @@ model that is neither present nor exportable, a bad config.yml) is a ConfigError
 file, line and key: exit status 2, and nothing has been started.
 """
 import argparse
+import copy
+import functools
 import shutil
 import subprocess
 import sys
@@ -20,7 +22,7 @@ from .. import REPO_ROOT
 from ..errors import ArgumentParser, ConfigError, ConfigErrors, UsageError, UserError, cli
 from ..jsonfile import write_json
 from ..model import registry
-from ..model.inference import MODEL_FILENAME, PARAMS_FILENAME
+from ..model.inference import MODEL_FILENAME, PARAMS_FILENAME, has_model
 from ..service import pipeline_config
 from ..service.process import DEFAULT_STOP_GRACE
 from ..service.readiness import DEFAULT_READY_TIMEOUT
@@ -37,6 +39,7 @@ def _first_line(text, default):
     return lines[0] if lines else default
 
 
+@functools.lru_cache(maxsize=None)  # configs name the same python: probe it once per plan
 def resolve_python(requested, project_python):
     """(interpreter, note): the config's `python` when it runs and has the serving packages, else ours."""
     found = shutil.which(requested) if requested else None
@@ -110,15 +113,16 @@ def service_context(config, options):
     ready_timeout = next((t for t in (options.ready_timeout, config.ready_timeout) if t is not None),
                          DEFAULT_READY_TIMEOUT)
     op_name = config.op_name or pipeline_config.op_names(yml)[0]
-    _check_fixed_overrides(config, yml_path, op_name)
-    return {"serving_dir": serving_dir, "op_name": op_name,
+    service_config, _ = pipeline_config.effective_config(yml, yml_path, op_name)
+    _check_fixed_overrides(config, service_config)
+    return {"serving_dir": serving_dir, "op_name": op_name, "service_config": service_config,
             "web_service_config": str(yml_path.resolve()), "ready_timeout": float(ready_timeout), **ports}
 
 
-def _check_fixed_overrides(config, yml_path, op_name):
+def _check_fixed_overrides(config, service_config):
     """Every fixed --opt key and value of the config is one the service's config.yml accepts, checked
     before anything runs (a typo such as use_mkdnn would otherwise fail every case at its start)."""
-    service_config, _ = pipeline_config.effective(yml_path, op_name)
+    service_config = copy.deepcopy(service_config)
     for override in config.fixed_overrides:
         if override.values[0] is None:
             continue
@@ -131,8 +135,9 @@ def _check_fixed_overrides(config, yml_path, op_name):
 def requested_settings(config, context, case):
     """What the case asks Paddle for (config.yml with the case's --opt), refused here when Paddle would
     not honour it: a case must not pass for a setting that was never applied."""
-    conf, name = pipeline_config.effective(context["web_service_config"], context["op_name"], case.opts)
-    requested = evidence.requested_settings(conf["op"][name].get("local_service_conf") or {})
+    conf = pipeline_config.apply_overrides(copy.deepcopy(context["service_config"]), case.opts)
+    pipeline_config.resolve_model_config(conf, Path.cwd())  # as effective() does for the options' paths
+    requested = evidence.requested_settings(conf["op"][context["op_name"]].get("local_service_conf") or {})
     problem = evidence.settings_problem(requested)
     if problem:
         culprit = next((o for o in reversed(config.fixed_overrides) if o.leaf in ("ir_optim", "precision")), None) \
@@ -147,7 +152,7 @@ def _model_plan(config, convert_paths):
     model_dir = convert_paths["--dirname"]
     model_file = config.convert.get("--model_filename") or MODEL_FILENAME
     params_file = config.convert.get("--params_filename") or PARAMS_FILENAME
-    present = (model_dir / model_file).is_file() and (model_dir / params_file).is_file()
+    present = has_model(model_dir, model_file, params_file)
     exportable = config.model_name in registry.REGISTRY
     if not present and not exportable:
         raise config.error("--dirname", "no inference model in {} ({} and {}), and '{}' is not a model "
@@ -155,11 +160,10 @@ def _model_plan(config, convert_paths):
                          model_dir, model_file, params_file, config.model_name, ", ".join(sorted(registry.REGISTRY))))
     export_args = None
     if exportable:
-        if (model_file, params_file) != (MODEL_FILENAME, PARAMS_FILENAME) and not present:
-            raise config.error("--model_filename", "tools/export_model.py writes {} and {}; the config names {} "
-                         "and {}".format(MODEL_FILENAME, PARAMS_FILENAME, model_file, params_file))
-        export_args = [str(REPO_ROOT / "tools" / "export_model.py"), "--model", config.model_name,
-                       "--save_dir", str(model_dir)]
+        names_problem = registry.export_names_problem(model_file, params_file)
+        if names_problem and not present:
+            raise config.error("--model_filename", names_problem)
+        export_args = registry.export_argv(config.model_name, model_dir)
     return {"dir": str(model_dir), "present": present, "export_args": export_args,
             "model_filename": model_file, "params_filename": params_file}
 

@@ -23,7 +23,6 @@ import difflib
 import re
 import shlex
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Dict, List, Optional
 
 from ..client.runner import IMAGE_FLAGS
@@ -145,12 +144,8 @@ def web_service_script(entries, path):
         script = shlex.split(web_service)[0]
     except (ValueError, IndexError):
         return None
-    in_test_tipc = "test_tipc" in Path(path).resolve().parts[:-1]
-    for root in ([repo_root_of(path)] if in_test_tipc else [REPO_ROOT]):
-        candidate = root / serving_dir / script
-        if candidate.is_file():
-            return candidate
-    return None
+    candidate = repo_root_of(path, caller_dir=REPO_ROOT) / serving_dir / script
+    return candidate if candidate.is_file() else None
 
 
 NAME_OPTION = re.compile(r"""["']--name["']""")

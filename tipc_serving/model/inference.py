@@ -30,6 +30,11 @@ class InferenceSettings:
         return asdict(self)
 
 
+def has_model(model_dir, model_filename, params_filename):
+    """Whether model_dir holds both files of an inference model."""
+    return (Path(model_dir) / model_filename).is_file() and (Path(model_dir) / params_filename).is_file()
+
+
 def model_files(model_dir, model_filename=MODEL_FILENAME, params_filename=PARAMS_FILENAME):
     """The model and params paths in model_dir, or a UserError naming what is missing."""
     model_dir = Path(model_dir)

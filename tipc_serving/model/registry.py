@@ -1,7 +1,10 @@
 """The registry of classifiers the export tool can build from code. Adding a model = one entry."""
+from .. import REPO_ROOT
 from ..errors import UserError
+from .inference import MODEL_FILENAME, PARAMS_FILENAME
 
 INPUT_SHAPE = [None, 3, 224, 224]
+EXPORT_TOOL = REPO_ROOT / "tools" / "export_model.py"
 
 
 def _vision(name):
@@ -20,6 +23,19 @@ REGISTRY = {
     "mobilenet_v2": _vision("mobilenet_v2"),
     "resnet18": _vision("resnet18"),
 }
+
+
+def export_argv(model_name, save_dir):
+    """tools/export_model.py's arguments (after the interpreter) for one of REGISTRY's models."""
+    return [str(EXPORT_TOOL), "--model", model_name, "--save_dir", str(save_dir)]
+
+
+def export_names_problem(model_file, params_file):
+    """Why an export by tools/export_model.py cannot stand for a model whose files are named so, or None."""
+    if (model_file, params_file) == (MODEL_FILENAME, PARAMS_FILENAME):
+        return None
+    return "tools/export_model.py writes {} and {}; the config names {} and {}".format(
+        MODEL_FILENAME, PARAMS_FILENAME, model_file, params_file)
 
 
 # He-normal weights keep the activations' scale through the ReLU layers; the classifier head is

@@ -189,8 +189,13 @@ def effective(config_path, name=None, options=()):
     """config.yml as the service will run it: relative model_config resolved from config.yml's folder,
     the single op renamed to `name`, the `--opt` options applied (relative paths from the cwd).
     Returns (config, op name)."""
+    return effective_config(load(config_path), config_path, name, options)
+
+
+def effective_config(config, config_path, name=None, options=()):
+    """effective() of config.yml already loaded (changed in place): for a plan that derives every case's
+    settings from one reading."""
     config_path = Path(config_path)
-    config = load(config_path)
     resolve_model_config(config, config_path.resolve().parent)
     if name:
         rename_op(config, name)
