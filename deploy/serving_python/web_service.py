@@ -6,9 +6,9 @@
     --opt op.alexnet.local_service_conf.devices="0" op.alexnet.local_service_conf.thread_num=4 http_port=18081
 `--name` renames the config's single op; the service answers at /<name>/prediction.
 
-The op uses the project's one preprocessing module (tipc_serving.preprocess, also used by the
+The op uses the project's one preprocessing module (tipc_serving.model.preprocess, also used by the
 Paddle Inference reference) and reads the feed and fetch names from the converted model's
-serving_server_conf.prototxt. Bad input is answered with an err_no of tipc_serving.protocol and a
+serving_server_conf.prototxt. Bad input is answered with an err_no of tipc_serving.client.protocol and a
 message naming the key and what was wrong.
 """
 import argparse
@@ -73,7 +73,7 @@ class ClassifierOp(Op):
             if errcode:
                 return None, True, errcode, message
             batch.append(image)
-        feed = np.stack(batch).astype(np.float32)
+        feed = np.stack(batch)  # float32 already: preprocess.normalize_chw makes it so
         if self.input_shift:
             feed += self.input_shift
         return {self.feed_name: feed}, False, None, ""

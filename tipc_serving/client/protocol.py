@@ -21,9 +21,6 @@ ERR_NOT_BASE64 = 4003
 ERR_BAD_IMAGE = 4004
 ERR_TOO_LARGE = 4005
 
-RESPONSE_KEYS = ("class_id", "prob", "topk_class_ids", "topk_probs")
-
-
 def encode_image(data):
     return base64.b64encode(data).decode("ascii")
 

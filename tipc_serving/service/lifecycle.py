@@ -15,8 +15,8 @@ import time
 
 from ..errors import deferred_signals
 from . import record
-from .ports import busy_ports
-from .process import DEFAULT_STOP_GRACE, health_problem, start_time, stop_group, whole_problem
+from .ports import busy_ports, port_in_use
+from .process import DEFAULT_STOP_GRACE, start_time, stop_group, whole_problem
 from .readiness import POLL_INTERVAL, wait_ready
 
 PORT_RELEASE_SECONDS = 2.0  # a port of a process just ended may take a moment to be free again
@@ -48,13 +48,9 @@ class Service:
         """The main process, which is also the process group id."""
         return self.process.pid
 
-    def wait_ready(self, url, http_port, timeout, interval=None):
+    def wait_ready(self, url, http_port, timeout):
         """Seconds until the service answered (service/readiness.py), or NotReady saying why."""
-        return wait_ready(self.pid, url, http_port, timeout, self.log_path, interval or POLL_INTERVAL, self.started)
-
-    def problem(self, zombies_seen=None):
-        """Why the service is not whole right now, or None (see health_problem)."""
-        return health_problem(self.pid, zombies_seen, self.started)
+        return wait_ready(self.pid, url, http_port, timeout, self.log_path, POLL_INTERVAL, self.started)
 
     def whole_problem(self):
         return whole_problem(self.pid, self.started)
@@ -82,10 +78,9 @@ class Service:
         if not self.stop().stopped:
             return "stop failed: {}".format(self.stop_report.describe())
         deadline = time.monotonic() + PORT_RELEASE_SECONDS
-        held = busy_ports(ports)
-        while held and time.monotonic() < deadline:
+        while any(map(port_in_use, ports)) and time.monotonic() < deadline:  # a bind probe: cheap to repeat
             time.sleep(0.05)
-            held = busy_ports(ports)
+        held = busy_ports(ports)  # who holds them (a scan of every process's sockets), once
         if held:
             return "stop incomplete: after {}, {}".format(self.stop_report.describe(), "; ".join(held))
         return None

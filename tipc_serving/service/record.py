@@ -12,6 +12,7 @@ import json
 import os
 from pathlib import Path
 
+from ..jsonfile import write_json
 from .process import group_members, is_alive, start_time, stop_group
 
 REGISTRY_ENV = "TIPC_STATE_DIR"
@@ -59,12 +60,11 @@ def _entry_path(pgid, started):
 
 
 def register(pgid, started, argv, log_path):
-    """Note a running service and its starter (this process) in the machine's registry."""
-    folder = registry_dir()
-    folder.mkdir(parents=True, exist_ok=True)
+    """Note a running service and its starter (this process) in the machine's registry (atomically: a
+    half-written entry would be unreadable, and its service forgotten)."""
     entry = {"pgid": pgid, "started": started, "starter": {"pid": os.getpid(), "started": start_time(os.getpid())},
              "argv": [str(a) for a in argv], "log": str(log_path)}
-    _entry_path(pgid, started).write_text(json.dumps(entry) + "\n")
+    write_json(_entry_path(pgid, started), entry)
 
 
 def unregister(pgid, started):
@@ -84,7 +84,7 @@ def recover(grace):
             entry = json.loads(path.read_text())
             pgid, started, starter = entry["pgid"], entry["started"], entry["starter"]
         except (OSError, ValueError, KeyError, TypeError):
-            path.unlink()  # not ours to read: a half-written entry of a killed run
+            path.unlink()  # not an entry this code wrote
             continue
         if not group_members(pgid, started):
             path.unlink()
