@@ -81,7 +81,10 @@ def run_lines(job):
 
 def test_the_shards_are_the_matrix():
     document = workflow()
-    assert document["env"]["SHARDS"] == str(len(document["jobs"]["test"]["strategy"]["matrix"]["shard"]))
+    shards = document["jobs"]["test"]["strategy"]["matrix"]["shard"]
+    assert shards == list(range(1, len(shards) + 1))  # I of --shard I/N, N being the matrix's job count
+    shard_line = next(line for line in run_lines("test") if "test_serving.sh" in line)
+    assert '--shard "${{ matrix.shard }}/${{ strategy.job-total }}"' in shard_line
     assert document["jobs"]["test"]["strategy"]["fail-fast"] is False
     cache = next(s for s in document["jobs"]["test"]["steps"] if s.get("uses", "").startswith("actions/cache"))
     assert cache["with"]["path"] == ".venv"  # where tools/setup_env.sh builds the environment
@@ -96,8 +99,9 @@ def test_the_commands_exist_and_take_those_options(tmp_path):
     assert words[:2] == ["bash", "test_tipc/test_serving.sh"] and (REPO_ROOT / words[1]).is_file()
     # The options as the workflow passes them, with its expressions filled in; --list-cases parses them
     # all and plans, starting nothing.
-    values = {"${{ matrix.shard }}": "2", "${SHARDS}": "3", "$GPU": "auto"}
-    args = [re.sub(r"\$\{\{ matrix\.shard \}\}|\$\{SHARDS\}|\$GPU", lambda m: values[m.group(0)], w) for w in words[2:]]
+    values = {"${{ matrix.shard }}": "2", "${{ strategy.job-total }}": "3", "$GPU": "auto"}
+    args = [re.sub(r"\$\{\{ matrix\.shard \}\}|\$\{\{ strategy\.job-total \}\}|\$GPU", lambda m: values[m.group(0)], w)
+            for w in words[2:]]
     assert "--shard" in args and "--gpu" in args and "--output-dir" in args
     listed = run(["bash", HARNESS, *args, "--list-cases"], cwd=REPO_ROOT)
     assert listed.returncode == 0, listed.stderr
