@@ -15,7 +15,8 @@ import pytest
 
 from conftest import IMAGES, REPO_ROOT, clean_env
 from harnesskit import HARNESS, HarnessRun
-from tipc_serving.config import dialect_plan, dialects, matrix, tipc
+from tipc_serving import repos as dialects
+from tipc_serving.config import dialect_plan, matrix, tipc
 from tipc_serving.config.plan import list_cases
 from tipc_serving.errors import ConfigError, ConfigErrors, UsageError, UserError
 from tipc_serving.service.ports import free_ports

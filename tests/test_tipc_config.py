@@ -3,7 +3,7 @@ import pytest
 
 from conftest import REPO_ROOT
 from tipc_serving.errors import ConfigError, ConfigErrors, UsageError
-from tipc_serving.config.dialects import OWN
+from tipc_serving.repos import OWN
 from tipc_serving.config.tipc import Override, parse, parse_text
 
 

@@ -18,7 +18,7 @@ from ..report.entries import ReportError
 from ..report.store import Report
 from ..report.table import print_text
 from ..verdict.case_status import STEP_STATUSES
-from ..config.dialects import OWN
+from ..repos import OWN
 from .context import PLAN_FILE, RunContext, progress
 
 STEP_NAMES = ("export", "convert", "reference", "golden")

@@ -1,4 +1,4 @@
-"""The plan of a config in one of PaddlePaddle's own layouts (config/dialects.py): the commands its
+"""The plan of a config in one of PaddlePaddle's own layouts (tipc_serving/repos/): the commands its
 repository's script would run, exactly, with this harness's guarantees around them (own process group,
 readiness probe, teardown, status lines, reports) and a verdict that says what it could not check.
 

@@ -28,7 +28,8 @@ from ..service.process import DEFAULT_STOP_GRACE
 from ..service.readiness import DEFAULT_READY_TIMEOUT
 from ..verdict import evidence, tolerance
 from ..verdict.golden import golden_path
-from . import dialect_plan, dialects, machine, matrix, tipc
+from . import dialect_plan, machine, matrix, tipc
+from .. import repos
 from .shard import parse_shard, shard
 
 PLAN_SCHEMA = 2
@@ -224,7 +225,7 @@ def plan_config(config, context, cases, project_python, options):
         "config_path": str(config.path),
         "model_name": config.model_name,
         "run_dir": run_dir_of(options, config.model_name),
-        "dialect": dialects.OWN, "coverage": None,
+        "dialect": repos.OWN, "coverage": None,
         "python": python, "python_note": python_note,
         "model": model,
         "convert": {"args": convert_args, "serving_server": str(convert_paths["--serving_server"]),
@@ -305,7 +306,7 @@ def list_cases(config_paths, options):
         config = tipc.parse(path, options.dialect)
         if isinstance(config, tipc.TipcConfig):
             cases = matrix.expand(config, True, True, gpu_mode="auto")
-            lines.append("{}: {} config, {} case{}".format(path, dialects.OWN, len(cases), "" if len(cases) == 1
+            lines.append("{}: {} config, {} case{}".format(path, repos.OWN, len(cases), "" if len(cases) == 1
                                                            else "s"))
             service = web_service_argv([config.web_service_script, *config.web_service_args], config.op_name or
                                        "<op of config.yml>", config.convert["--serving_server"],
@@ -355,7 +356,7 @@ def parse_args(argv):
     parser.add_argument("--output", help="the plan file to write (required unless --list-cases)")
     parser.add_argument("--list-cases", action="store_true",
                         help="print each config's dialect, cases and commands, reading nothing but the configs")
-    parser.add_argument("--dialect", choices=dialects.NAMES, help="read the configs as this layout (default: "
+    parser.add_argument("--dialect", choices=repos.NAMES, help="read the configs as this layout (default: "
                         "found from each config's header and keys)")
     parser.add_argument("--repo-root", help="the model repository's root, for a dialect config's paths (default: "
                                             "the folder above its test_tipc, else the current folder)")

@@ -1,5 +1,5 @@
 """TIPC serving configs (`key:value` lines): the harness's own, parsed into a TipcConfig, and PaddlePaddle's
-own layouts (config/dialects.py), parsed into a DialectConfig.
+own layouts (tipc_serving/repos/), parsed into a DialectConfig.
 
 The harness's own configs extend TIPC's Step6 layout with a case matrix and its own keys:
 
@@ -27,7 +27,8 @@ from typing import Dict, List, Optional
 
 from ..client.runner import IMAGE_FLAGS
 from ..errors import ConfigError, ConfigErrors
-from . import dialects, matrix, reader
+from . import matrix, reader
+from .. import repos
 from .reader import NULL
 
 OPT_PREFIX = "--opt"
@@ -114,16 +115,16 @@ def parse(path, dialect=None):
 
 def parse_text(text, path="<config>", dialect=None):
     """Parse the text of a TIPC serving config; `path` only names the file in errors. dialect: a name
-    from dialects.NAMES to read it as, else found from its header and keys."""
+    from repos.NAMES to read it as, else found from its header and keys."""
     path = str(path)
     found = reader.read(text, path)
-    entries = dialects.Entries(found.entries, path)
-    layout = dialects.by_name(dialect) if dialect else dialects.detect(found.header, entries, found.placeholders)
-    if not dialect and isinstance(layout, dialects.AMBIGUOUS) and takes_name(web_service_script(entries, path)):
-        layout = dialects.OWN  # these layouts are also the harness's own in its simplest forms
+    entries = repos.Entries(found.entries, path)
+    layout = repos.by_name(dialect) if dialect else repos.detect(found.header, entries, found.placeholders)
+    if not dialect and isinstance(layout, repos.AMBIGUOUS) and takes_name(web_service_script(entries, path)):
+        layout = repos.OWN  # these layouts are also the harness's own in its simplest forms
     errors = list(found.problems)
-    if layout != dialects.OWN:
-        config = dialects.build(layout, entries, errors)
+    if layout != repos.OWN:
+        config = repos.build(layout, entries, errors)
     else:
         config = _build(_slots(found.entries, path, errors), path, errors)
     raise_all(errors)
@@ -181,7 +182,7 @@ def _slot(entry, path):
     dotted = _override_key(entry, path)
     if dotted is not None:
         return "override " + dotted
-    owners = dialects.owners_of(key)
+    owners = repos.owners_of(key)
     if owners:
         raise ConfigError(path, entry.line, key, "a key of {} configs, but this config reads as the harness's own "
                                                  "({}): use one layout, or --dialect".format(
