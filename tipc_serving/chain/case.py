@@ -25,7 +25,7 @@ from ..verdict.cli import check_document, result_text
 from ..verdict.evidence import NOT_CHECKED, Setting, judge_settings_in
 from ..verdict.inputs import InputError, load_served
 from ..verdict.judge import CheckResult, compare, identical_answers
-from ..verdict.replies import read_replies
+from ..verdict.replies import reader_for
 from .commands import first_line_with, loopback_env, run_logged
 from .prepare import COMPARE_RESULTS
 
@@ -168,7 +168,8 @@ class CaseRun:
         reference_json = self.ctx.reference_json
         for client in self.facts.clients:
             if not client.compared:
-                client.replies = read_replies(Path(client.log).read_text(encoding="utf-8", errors="replace"))
+                read = reader_for(self.config.get("replies") or self.config.get("dialect"))  # the repository's format
+                client.replies = read(Path(client.log).read_text(encoding="utf-8", errors="replace"))
                 continue
             stem = "check" if client.label == "HTTP" else "check_rpc"
             client_log, out = Path(client.log), self.dir / (stem + ".json")
