@@ -159,6 +159,13 @@ def _edits_for(case, yml):
     return {"op.{}.{}".format(ops[0], key): value for key, value in case.config_edits.items()}
 
 
+def _file_edit(edit, root):
+    """A FileEdit for the case runner (service/config_edit.edited_files), its paths absolute."""
+    return {"path": str((root / edit.path).resolve()), "start": edit.start, "end": edit.end, "pattern": edit.pattern,
+            "replacement": edit.replacement, "script": edit.script,
+            "feed_from": str((root / edit.feed_from).resolve()) if edit.feed_from else None}
+
+
 def plan_cases(config, root, serving, yml, gpu_available, gpu_mode):
     """Each case with its service and clients as the script runs them, and what it asks Paddle for."""
     planned = []
@@ -175,7 +182,7 @@ def plan_cases(config, root, serving, yml, gpu_available, gpu_mode):
             "clients": [{"label": client.label, "argv": client.argv, "cwd": str((root / client.cwd).resolve()),
                          "log": client.log or "client_{}.log".format(index), "compare": False}
                         for index, client in enumerate(case.clients, 1)],
-            "config_edits": edits, "opts": [], "precision": "fp32", "atol": tol.atol, "rtol": tol.rtol,
+            "config_edits": edits, "file_edits": [_file_edit(edit, root) for edit in case.file_edits], "opts": [], "precision": "fp32", "atol": tol.atol, "rtol": tol.rtol,
             "skip_reason": skip_reason, "fail_reason": fail_reason, "twin": None,
             "serving_dir": str(serving)})
     return planned
@@ -224,6 +231,8 @@ def listing(config, root):
         lines.append("  case {} ({})".format(case.name, case.device))
         for key, value in case.config_edits.items():
             lines.append("    config.yml  {} = {!r}".format(key, value))
+        for edit in case.file_edits:
+            lines.append("    edit        {} (undone after the case)".format(edit.script))
         lines.append("    service (cwd {}) python {}".format(case.service.cwd, " ".join(case.service.argv)))
         for client in case.clients:
             lines.append("    client  (cwd {}) python {} > {}".format(client.cwd, " ".join(client.argv),

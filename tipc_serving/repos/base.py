@@ -2,6 +2,7 @@
 shell's ways of reading a config (func_set_params, eval, IFS='|' lists), and the Dialect base class that each
 repository's module subclasses (tipc_serving/repos/<repository>.py).
 """
+import posixpath
 import re
 import shlex
 from dataclasses import dataclass, field
@@ -38,6 +39,44 @@ class Conversion:
 
 
 @dataclass
+class FileEdit:
+    """A `sed -i '/start/,/end/s/pattern/replacement/' path` that a repository's script runs before its cases
+    (verdict: the harness makes it for each case and undoes it afterwards, byte for byte). start, end and
+    pattern are Python regexes for the script's sed expressions; `{feed}` in replacement stands for the value
+    of the third line of feed_from (the script's `func_parser_value "${prototxt_lines[2]}"`)."""
+
+    path: str                           # from the repository's root
+    start: str
+    end: str
+    pattern: str
+    replacement: str
+    script: str                         # the script's own command, for --list-cases
+    feed_from: Optional[str] = None     # a converted serving_server_conf.prototxt, from the repository's root
+
+
+def fetch_alias_edits(conversion, alias, script_line):
+    """The script renames every fetch variable's alias_name in both converted prototxts (PaddleClas:
+    "prediction", PP-ShiTu: "features", PaddleVideo: "outputs"), so that the web service's fetch name matches."""
+    edits = []
+    for folder, conf in ((conversion.serving_server, "serving_server_conf.prototxt"),
+                         (conversion.serving_client, "serving_client_conf.prototxt")):
+        if folder:
+            path = posixpath.normpath(posixpath.join(folder, conf))
+            edits.append(FileEdit(path, "fetch_var", "is_lod_tensor", r"alias_name: .*", 'alias_name: "{}"'.format(alias),
+                                  "{}: sed -i '/fetch_var/,/is_lod_tensor/s/alias_name: .*/alias_name: \"{}\"/' {}".format(
+                                      script_line, alias, path)))
+    return edits
+
+
+def feed_key_edit(web_service, conversion, script_line):
+    """The script rewrites the web service's `{"inputs": input_imgs}` to the converted model's feed name."""
+    return FileEdit(web_service, "preprocess", r"input_imgs}", r"{.*: input_imgs}", "{{{feed}: input_imgs}}",
+                    "{}: sed -i '/preprocess/,/input_imgs}}/s/{{.*: input_imgs}}/{{${{feed_var_name}}: input_imgs}}/' "
+                    "{}".format(script_line, posixpath.basename(web_service)),
+                    posixpath.join(conversion.serving_server, "serving_server_conf.prototxt"))
+
+
+@dataclass
 class DialectCase:
     name: str                           # the script's log name for the case: the case's name here
     device: str                         # cpu or gpu
@@ -45,6 +84,7 @@ class DialectCase:
     service: Command
     clients: List[Command]
     config_edits: Dict[str, object] = field(default_factory=dict)  # config.yml keys the script sets (sed)
+    file_edits: List[FileEdit] = field(default_factory=list)       # other files the script edits (sed)
     model_name: str = ""                # the config's model (a shard deals cases by model and name)
 
 
@@ -176,8 +216,10 @@ class Dialect:
 
     def config(self, entries, **fields):
         """The DialectConfig of the fields build() found; serving_dir is the config's unless it says otherwise."""
+        file_edits = fields.pop("file_edits", [])  # the script makes them once, before all its cases
         for case in fields["cases"]:
             case.model_name = entries.value("model_name")
+            case.file_edits = list(file_edits)
         fields.setdefault("serving_dir", entries.value("serving_dir"))
         return DialectConfig(path=entries.path, dialect=self.name, script=self.script,
                              model_name=entries.value("model_name"), python=entries.value("python"),

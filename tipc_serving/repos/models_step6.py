@@ -1,5 +1,4 @@
-"""The models repository's Step6 tutorial (tutorials/<model>_prod/Step6): test_tipc/test_serving_infer_python.sh.
-"""
+"""The models repository's Step6 tutorial (tutorials/<model>_prod/Step6): test_tipc/test_serving_infer_python.sh."""
 from .base import (CONVERT, Command, Dialect, DialectCase, client_command, config_flag, eval_words,
                    one_conversion, opt_devices, set_param)
 

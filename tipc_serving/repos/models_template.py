@@ -1,5 +1,4 @@
-"""The models repository's TIPC serving template (docs/tipc/serving/template/test/test_serving.sh).
-"""
+"""The models repository's TIPC serving template (docs/tipc/serving/template/test/test_serving.sh)."""
 from ..config.reader import NULL
 from .base import (CONVERT, Command, Dialect, DialectCase, client_command, config_flag, eval_words,
                    one_conversion, set_param, stem, trt_precisions, values_of)

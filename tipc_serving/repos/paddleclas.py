@@ -1,10 +1,9 @@
-"""PaddleClas: test_tipc/test_serving_infer_python.sh, deploy/paddleserving (PP-ShiTu: deploy/paddleserving/recognition).
-"""
+"""PaddleClas: test_tipc/test_serving_infer_python.sh, deploy/paddleserving (PP-ShiTu: deploy/paddleserving/recognition)."""
 import posixpath
 
 from ..config.reader import NULL
-from .base import (CONVERT, Command, Dialect, DialectCase, client_command, conversion, eval_words, stem,
-                   values_of)
+from .base import (CONVERT, Command, Dialect, DialectCase, client_command, conversion, eval_words, feed_key_edit,
+                   fetch_alias_edits, stem, values_of)
 
 
 class PaddleClas(Dialect):
@@ -52,7 +51,10 @@ class PaddleClas(Dialect):
                                      Command(web, serving, "python_server_{}.log".format(name)),
                                      [client_command(client, [], client_log, serving)],
                                      {"local_service_conf." + k: v for k, v in edits.items()}))
-        return self.config(entries, conversions=conversions, cases=cases, service_config="config.yml",
+        # the script's sed edits: the recognition model's fetch alias, the web service's feed key
+        edits = fetch_alias_edits(conversions[0], "features" if shitu else "prediction", self.script)
+        edits.append(feed_key_edit(posixpath.join(serving, web[0]), conversions[0], self.script))
+        return self.config(entries, conversions=conversions, cases=cases, service_config="config.yml", file_edits=edits,
                            serving_dir=serving,  # PP-ShiTu: deploy/paddleserving/recognition
                            coverage="PaddleClas replies name labels, and the client sends its own built-in image, "
                                     "which the config does not name")

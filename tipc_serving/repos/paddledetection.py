@@ -1,5 +1,4 @@
-"""PaddleDetection: test_tipc/test_serving_infer_python.sh, deploy/serving/python.
-"""
+"""PaddleDetection: test_tipc/test_serving_infer_python.sh, deploy/serving/python."""
 from ..config.reader import NULL
 from .base import (Command, Conversion, Dialect, DialectCase, client_command, config_flag,
                    eval_words, set_param, values_of)

@@ -1,5 +1,4 @@
-"""PaddleOCR: test_tipc/test_serving_infer_python.sh and deploy/pdserving; its older test_serving.sh (the legacy layout).
-"""
+"""PaddleOCR: test_tipc/test_serving_infer_python.sh and deploy/pdserving; its older test_serving.sh (the legacy layout)."""
 import re
 
 from ..config.reader import NULL

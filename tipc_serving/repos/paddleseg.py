@@ -1,5 +1,4 @@
-"""PaddleSeg: test_tipc/test_serving_infer_python.sh, test_tipc/serving_python.
-"""
+"""PaddleSeg: test_tipc/test_serving_infer_python.sh, test_tipc/serving_python."""
 from .base import (CONVERT, Command, Dialect, DialectCase, client_command, config_flag, eval_words,
                    one_conversion, opt_devices, set_param)
 

@@ -1,7 +1,6 @@
-"""PaddleVideo: test_tipc/test_serving_infer_python.sh, deploy/python_serving.
-"""
+"""PaddleVideo: test_tipc/test_serving_infer_python.sh, deploy/python_serving."""
 from .base import (CONVERT, Command, Dialect, DialectCase, client_command, config_flag, eval_words,
-                   one_conversion, set_param)
+                   fetch_alias_edits, one_conversion, set_param)
 
 
 class PaddleVideo(Dialect):
@@ -19,6 +18,8 @@ class PaddleVideo(Dialect):
         case = DialectCase("gpu", "gpu", {}, Command(web, entries.value("serving_dir"), "python_server_gpu.log"),
                            [client_command(client, [set_param(source.key, source.value)] if source else [],
                                     "python_server_infer_gpu_batchsize_1.log", entries.value("serving_dir"))])
-        return self.config(entries, conversions=[one_conversion(entries, "python_trans_model.log")], cases=[case],
+        conversion = one_conversion(entries, "python_trans_model.log")
+        return self.config(entries, conversions=[conversion], cases=[case],
+                           file_edits=fetch_alias_edits(conversion, "outputs", self.script),
                            service_config=config_flag(web),
                            coverage="video answers (action labels of a clip) are not image classes")
