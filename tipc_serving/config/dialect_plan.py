@@ -16,7 +16,7 @@ from ..errors import ConfigError, UserError
 from ..model import registry
 from ..model.converted import SERVER_CONF
 from ..model.inference import MODEL_FILENAME, PARAMS_FILENAME, has_model
-from ..service import pipeline_config
+from ..service import imports, pipeline_config
 from ..service.readiness import DEFAULT_READY_TIMEOUT
 from ..verdict import evidence, tolerance
 from . import matrix
@@ -126,9 +126,9 @@ def _port(config, yml, key, path):
         raise config.error("web_service", "{}: {} is not a port: {}".format(path, key, value)) from None
 
 
-def _requested(config, yml, case, edits):
-    """(what the case asks Paddle for, the options Paddle Serving 0.9 does not read): config.yml with the
-    script's edits and options, for the op they name (else the first op with a local_service_conf).
+def _requested(config, yml, case, edits, cwd):
+    """(what the case asks Paddle for, the options Paddle Serving 0.9 does not read, notes): config.yml with
+    the script's edits and options, for each op with a local_service_conf (one op: its settings alone).
     An option the pipeline does not read (PaddleOCR passes use_trt, which Serving 0.9 ignores: TensorRT
     is device_type 2) is no error here, as the real service takes it too; the case says it was ignored."""
     conf = copy.deepcopy(yml)
@@ -145,10 +145,26 @@ def _requested(config, yml, case, edits):
             ignored.append(option)
     named = [o.split(".")[1] for o in options if o.startswith("op.")]
     ops = [name for name, op in conf["op"].items() if isinstance(op, dict) and op.get("local_service_conf")]
+    if len(ops) > 1:  # each op is judged on its own lines: its settings and its model folder
+        confs = {name: conf["op"][name]["local_service_conf"] for name in ops}
+        requested = {"ops": {name: dict(evidence.requested_settings(c), model=str(
+            (Path(cwd) / str(c.get("model_config") or "")).resolve())) for name, c in confs.items()}}
+        return requested, ignored, _gpu_ops_notes(case, requested, options)
     op = named[0] if named else (ops[0] if ops else None)
     if op is None:
-        return None, ignored
-    return evidence.requested_settings(conf["op"][op].get("local_service_conf") or {}), ignored
+        return None, ignored, []
+    return evidence.requested_settings(conf["op"][op].get("local_service_conf") or {}), ignored, []
+
+
+def _gpu_ops_notes(case, requested, options):
+    """A CPU case in which an op runs on a GPU because the case does not set that op's device (PaddleOCR's
+    CPU case sets only op.det's; rec keeps config.yml's devices "0"), named before anything runs."""
+    if case.device != "cpu":
+        return []
+    set_by_case = {o.split(".")[1] for o in options if o.split("=", 1)[0].rsplit(".", 1)[-1] in ("devices", "device_type")}
+    return ["op {} runs on the GPU in this CPU case: the case sets no device for it, and its config.yml asks for "
+            "a GPU".format(op) for op, settings in evidence.ops_of(requested)
+            if op and settings["device"] == "gpu" and op not in set_by_case]
 
 
 def _edits_for(case, yml):
@@ -174,10 +190,10 @@ def plan_cases(config, root, serving, yml, gpu_available, gpu_mode):
         cwd = (root / case.service.cwd).resolve()
         edits = _edits_for(case, yml)
         skip_reason, fail_reason = matrix.gpu_reasons(case.device, gpu_available, gpu_mode)
-        requested, ignored = _requested(config, yml, case, edits)
+        requested, ignored, notes = _requested(config, yml, case, edits, cwd)
         planned.append({
             "name": case.name, "device": case.device, "settings": case.settings,
-            "requested": requested, "ignored_options": ignored,
+            "requested": requested, "ignored_options": ignored, "notes": notes,
             "service": {"argv": case.service.argv, "cwd": str(cwd), "log": case.service.log or "server.log"},
             "clients": [{"label": client.label, "argv": client.argv, "cwd": str((root / client.cwd).resolve()),
                          "log": client.log or "client_{}.log".format(index), "compare": False}
@@ -186,6 +202,17 @@ def plan_cases(config, root, serving, yml, gpu_available, gpu_mode):
             "skip_reason": skip_reason, "fail_reason": fail_reason, "twin": None,
             "serving_dir": str(serving)})
     return planned
+
+
+def _check_imports(config, cases, python):
+    """Every web service script's imports resolve in the interpreter that runs it (service/imports.py)."""
+    for script, cwd in sorted({(case["service"]["argv"][0], case["service"]["cwd"]) for case in cases}):
+        path = Path(cwd) / script
+        if not path.is_file():
+            raise config.error("web_service", "no web service script {} (the service runs from {})".format(path, cwd))
+        problem = imports.missing_import(python, path, cwd)
+        if problem:
+            raise config.error("web_service", problem)
 
 
 def plan_dialect(config, options, python, python_note, gpu_available, run_dir):
@@ -204,6 +231,7 @@ def plan_dialect(config, options, python, python_note, gpu_available, run_dir):
         raise config.error("web_service", "{} sets no http_port: the harness needs it to know when the service is "
                                           "ready".format(yml_path))
     cases = plan_cases(config, root, serving, yml, gpu_available, options.gpu)
+    _check_imports(config, cases, python)
     coverage = NOT_COMPARED + config.coverage if config.coverage else None
     return {
         "config_path": str(config.path), "model_name": config.model_name, "run_dir": run_dir,

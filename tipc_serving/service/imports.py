@@ -1,0 +1,110 @@
+"""Whether a web service's imports resolve in the interpreter that will run it, checked when the plan is made.
+
+PaddleClas's and PaddleOCR's web services import paddle_serving_app.reader, which needs sentencepiece,
+shapely and pyclipper; a service that cannot import dies at start, and its log names one missing module per
+round. The plan reads the script's top-level imports (an import inside `try: ... except ImportError:` has
+its alternatives: one of them must work, as paddle_serving_server_gpu or paddle_serving_server), imports
+each in the service's interpreter from the service's folder (so the script's own modules, e.g. ocr_reader,
+are imported too, with everything they import), and names the first module that is missing and the
+package that provides it.
+"""
+import ast
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+# The package to install for a module that is missing (pip names; the README's commands install them).
+PACKAGES = {
+    "sentencepiece": "sentencepiece==0.1.96", "shapely": "shapely", "pyclipper": "pyclipper",
+    "cv2": "opencv-python-headless", "yaml": "PyYAML", "PIL": "pillow", "requests": "requests",
+    "paddle": "paddlepaddle-gpu==2.5.2", "paddle_serving_server": "paddle-serving-server-gpu==0.9.0.post1028",
+    "paddle_serving_client": "paddle-serving-client==0.9.0", "paddle_serving_app": "paddle-serving-app==0.9.0 --no-deps",
+    "skimage": "scikit-image", "sklearn": "scikit-learn", "scipy": "scipy", "numpy": "numpy<2",
+}
+IMPORT_ERRORS = {"ImportError", "ModuleNotFoundError", "Exception", "BaseException"}
+CHECK_TIMEOUT = 120.0
+
+# Run in the service's interpreter: import each group's alternatives, report the groups none of which imports.
+_CHECKER = r"""
+import importlib, json, sys, traceback
+sys.path.insert(0, sys.argv[1])
+failed = []
+for group in json.loads(sys.argv[2]):
+    problems = []
+    for alternative in group:
+        try:
+            for module in alternative:
+                importlib.import_module(module)
+            problems = None
+            break
+        except BaseException as err:
+            missing = getattr(err, "name", None) if isinstance(err, ImportError) else None
+            problems.append({"module": module, "missing": missing,
+                             "error": "{}: {}".format(type(err).__name__, err).splitlines()[0]})
+    if problems:
+        failed.append(problems[-1])  # the fallback's failure: the first alternative may be a legacy name
+print(json.dumps(failed))
+"""
+
+
+def _modules(statements):
+    """The absolute modules a list of import statements imports (`from a.b import c` imports a.b)."""
+    found = []
+    for node in statements:
+        if isinstance(node, ast.Import):
+            found += [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            found.append(node.module)
+    return found
+
+
+def _catches_import_error(handler):
+    names = [handler.type] if not isinstance(handler.type, ast.Tuple) else handler.type.elts
+    return handler.type is None or any(getattr(name, "id", None) in IMPORT_ERRORS for name in names)
+
+
+def import_groups(source):
+    """The script's top-level imports as groups of alternatives: [[modules], [modules], ...] per group; a
+    group is satisfied when one alternative imports whole."""
+    groups = []
+    for node in ast.parse(source).body:
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            groups += [[[module]] for module in _modules([node])]
+        elif isinstance(node, ast.Try) and any(_catches_import_error(h) for h in node.handlers):
+            alternatives = [_modules(node.body)] + [_modules(h.body) for h in node.handlers]
+            alternatives = [a for a in alternatives if a]
+            if alternatives:
+                groups.append(alternatives)
+    return groups
+
+
+def missing_import(python, script, cwd):
+    """None when every import of script resolves in python (run from cwd); else one line naming the import
+    that fails, the module that is missing and the package to install."""
+    script = Path(script)
+    try:
+        groups = import_groups(script.read_text(encoding="utf-8", errors="replace"))
+    except (OSError, SyntaxError):
+        return None  # a script that cannot be read or parsed fails visibly when the service starts
+    if not groups:
+        return None
+    try:
+        done = subprocess.run([str(python), "-c", _CHECKER, str(script.parent), json.dumps(groups)], cwd=str(cwd),
+                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, timeout=CHECK_TIMEOUT,
+                              universal_newlines=True)
+        failed = json.loads(done.stdout.strip().splitlines()[-1])
+    except (OSError, subprocess.TimeoutExpired, ValueError, IndexError):
+        return None  # the interpreter itself is checked elsewhere; the service's start says the rest
+    if not failed:
+        return None
+    first = failed[0]
+    why = first["error"]
+    missing = (first["missing"] or "").split(".")[0]
+    hint = "; install it: pip install {}".format(PACKAGES[missing]) if missing in PACKAGES else ""
+    return "{} cannot start in {}: `import {}` fails: {}{}".format(
+        script.name, python, first["module"], why, hint)
+
+
+if __name__ == "__main__":  # python -m tipc_serving.service.imports PYTHON SCRIPT: the check by hand
+    print(missing_import(sys.argv[1], sys.argv[2], Path(sys.argv[2]).parent) or "every import resolves")
