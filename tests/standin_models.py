@@ -7,8 +7,8 @@ PaddleOCR: the trained PP-OCRv4 text detector and recogniser that the PyPI wheel
 (ppocr/utils/ppocr_keys_v1.txt) and an image of printed text (tests/ocr_text.jpg) where the config's client
 sends it from (doc/imgs/1.jpg).
 
-PaddleDetection: a weights file where the config's export reads it (tools/export_model.py of the stand-in
-builds the seeded detector itself; the file only has to exist) and an image at demo/000000014439.jpg.
+PaddleDetection: seeded weights of the stand-in's tiny detector where the config's export loads them
+(weights/ppyolo_mbv3_small_coco.pdparams) and an image where its client sends it from (demo/000000014439.jpg).
 """
 import importlib.util
 import shutil
@@ -29,6 +29,15 @@ OCR_SERVING = {"det": "deploy/pdserving/ppocr_det_v3_serving", "rec": "deploy/pd
 
 DETECTION_CONFIG = ("test_tipc/configs/ppyolo/"
                     "ppyolo_mbv3_small_coco_model_linux_gpu_normal_normal_serving_python_linux_gpu_cpu.txt")
+DETECTION_MODEL_CONFIG = "configs/ppyolo/ppyolo_mbv3_small_coco.yml"
+DETECTION_WEIGHTS = "weights/ppyolo_mbv3_small_coco.pdparams"
+DETECTION_IMAGE_PATH = "demo/000000014439.jpg"
+SEEDED_WEIGHTS = """import sys, paddle, yaml
+from ppdet.tiny_yolo import build
+config, weights, seed = sys.argv[1:]
+paddle.seed(int(seed))
+paddle.save(build(yaml.safe_load(open(config))).state_dict(), weights)
+"""
 
 
 def rapidocr_root():
@@ -68,13 +77,15 @@ def convert_ocr(repo, python=sys.executable):
     return repo
 
 
-def prepare_detection(repo):
-    """A copy of tests/dialects/PaddleDetection at repo gets the weights file and the image its config names."""
+def prepare_detection(repo, python=sys.executable, seed=0):
+    """A copy of tests/dialects/PaddleDetection at repo gets the weights its config's export loads (the stand-in
+    detector of its ppdet/tiny_yolo.py, initialised with paddle.seed(seed)) and the image its client sends."""
     repo = Path(repo)
-    weights = repo / "weights" / "ppyolo_mbv3_small_coco.pdparams"
+    weights = repo / DETECTION_WEIGHTS
     weights.parent.mkdir(parents=True, exist_ok=True)
-    weights.write_bytes(b"")  # the stand-in's export seeds its detector; the real one would load these
-    image = repo / "demo" / "000000014439.jpg"
+    subprocess.run([python, "-c", SEEDED_WEIGHTS, DETECTION_MODEL_CONFIG, str(weights), str(seed)], cwd=str(repo),
+                   check=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=300)
+    image = repo / DETECTION_IMAGE_PATH
     image.parent.mkdir(parents=True, exist_ok=True)
     shutil.copy(str(DETECTION_IMAGE), str(image))
     return repo
