@@ -1,8 +1,10 @@
 """verdict/evidence.py: a setting counts only when Paddle's own output proves it (lines as Paddle 2.5.2 prints them)."""
+from pathlib import Path
+
 import pytest
 
-from tipc_serving.verdict.evidence import (IN_EFFECT, NOT_CHECKED, NOT_IN_EFFECT, judge_settings, requested_settings,
-                                           settings_problem)
+from tipc_serving.verdict.evidence import (IN_EFFECT, NOT_CHECKED, NOT_IN_EFFECT, any_gpu, judge_settings, ops_of,
+                                           requested_settings, same_model, settings_problem)
 
 PIPELINE_LOG_CPU = ("INFO 2026-11-30 15:28:31,830 [local_predict.py:157] LocalPredictor load_model_config params: "
                     "model_path:/m/serving_server, use_gpu:False, gpu_id:-1, use_profile:False, thread_num:2, "
@@ -130,3 +132,138 @@ def test_requested_settings_follow_paddle_servings_device_rules(conf, expected):
 def test_settings_paddle_would_not_honour_are_named(requested, problem):
     found = settings_problem(requested)
     assert (found is None) if problem is None else problem in found
+
+
+# ---------------------------------------------------------------- several ops: each on its own lines
+# Lines as a real two-op PaddleOCR service (det + rec, process mode) wrote them: Paddle Serving's LocalPredictor
+# line per op in pipeline.log, and in server.log each op process's glog lines under its own thread id.
+
+def local_predictor(model_path, thread_num, use_gpu=False, use_mkldnn=False, ir_optim=True):
+    return ("INFO 2026-12-07 13:20:28,081 [local_predict.py:157] LocalPredictor load_model_config params: "
+            "model_path:{}, use_gpu:{}, gpu_id:{}, use_profile:False, thread_num:{}, mem_optim:True, ir_optim:{}, "
+            "use_trt:False, use_lite:False, use_xpu:False, precision:fp32, use_calib:False, use_mkldnn:{}, "
+            "mkldnn_cache_capacity:0, mkldnn_op_list:None\n").format(model_path, use_gpu, 0 if use_gpu else -1,
+                                                                     thread_num, ir_optim, use_mkldnn)
+
+
+def predictor_lines(pid, fetch, mkldnn=False, ir_optim=True):
+    glog = "I1207 13:20:28.116256 {} ".format(pid)
+    lines = [glog + "analysis_predictor.cc:1471] MKLDNN is enabled"] if mkldnn else []
+    lines += [glog + ("fuse_pass_base.cc:59] ---  detected 2 subgraphs" if ir_optim else
+                      "analysis_predictor.cc:1563] Ir optimization is turned off, no ir pass will be executed."),
+              glog + "analysis_predictor.cc:1660] ======= optimize end =======",
+              glog + "naive_executor.cc:164] ---  skip [feed], feed -> x",
+              glog + "naive_executor.cc:164] ---  skip [{}], fetch -> fetch".format(fetch)]
+    if mkldnn:
+        lines.append(glog + "onednn_context.cc:81] oneDNN v2.7.3")
+    return lines
+
+
+def interleaved(*groups):
+    """Two processes writing one server.log: their lines mixed, with the colour pass lines nobody owns."""
+    mixed = ["\x1b[32m--- Running IR pass [mkldnn_placement_pass]\x1b[0m"]
+    for index in range(max(len(group) for group in groups)):
+        mixed += [group[index] for group in groups if index < len(group)]
+    return "\n".join(mixed) + "\n"
+
+
+@pytest.fixture
+def ocr_models(tmp_path):
+    """The two ops' converted models: their fetch variables tell their predictors' lines apart."""
+    models = {}
+    for op, fetch in (("det", "sigmoid_0.tmp_0"), ("rec", "softmax_11.tmp_0")):
+        folder = tmp_path / "deploy" / "pdserving" / "ppocr_{}_v3_serving".format(op)
+        folder.mkdir(parents=True)
+        (folder / "serving_server_conf.prototxt").write_text(
+            'feed_var {{\n  name: "x"\n  alias_name: "x"\n}}\nfetch_var {{\n  name: "{0}"\n  alias_name: "{0}"\n}}\n'
+            .format(fetch))
+        models[op] = str(folder)
+    return models
+
+
+def two_ops(models, det=None, rec=None):
+    return {"ops": {"det": {**CPU, "use_mkldnn": False, "thread_num": 6, "model": models["det"], **(det or {})},
+                    "rec": {**CPU, "use_mkldnn": False, "thread_num": 2, "model": models["rec"], **(rec or {})}}}
+
+
+@pytest.mark.parametrize("rec_first", [False, True])
+def test_each_op_is_judged_on_its_own_lines_whichever_logs_first(ocr_models, rec_first):
+    det = predictor_lines(21063, "sigmoid_0.tmp_0")
+    rec = predictor_lines(21080, "softmax_11.tmp_0")
+    pipeline = [local_predictor("./ppocr_det_v3_serving", 6), local_predictor("./ppocr_rec_v3_serving", 2)]
+    server = interleaved(rec, det) if rec_first else interleaved(det, rec)
+    settings = by_key(judge_settings(two_ops(ocr_models), server, "".join(pipeline[::-1] if rec_first else pipeline)))
+    assert {k: (s.status, s.effective) for k, s in settings.items()} == {
+        "det.device": (IN_EFFECT, "cpu"), "det.ir_optim": (IN_EFFECT, True), "det.use_mkldnn": (IN_EFFECT, False),
+        "det.thread_num": (IN_EFFECT, 6),
+        "rec.device": (IN_EFFECT, "cpu"), "rec.ir_optim": (IN_EFFECT, True), "rec.use_mkldnn": (IN_EFFECT, False),
+        "rec.thread_num": (IN_EFFECT, 2)}
+    assert settings["rec.use_mkldnn"].evidence == "no 'MKLDNN is enabled' among op rec's lines in server.log"
+    assert settings["rec.thread_num"].as_dict()["op"] == "rec"
+
+
+def test_one_ops_setting_not_in_effect_names_that_op(ocr_models):
+    server = interleaved(predictor_lines(21063, "sigmoid_0.tmp_0", mkldnn=True),
+                         predictor_lines(21080, "softmax_11.tmp_0", ir_optim=False))
+    pipeline = local_predictor("./ppocr_det_v3_serving", 6, use_mkldnn=True) + local_predictor(
+        "./ppocr_rec_v3_serving", 2, ir_optim=False)
+    requested = two_ops(ocr_models, det={"use_mkldnn": True}, rec={"use_mkldnn": True})
+    settings = by_key(judge_settings(requested, server, pipeline))
+    assert settings["det.use_mkldnn"].status == IN_EFFECT and "oneDNN v2.7.3" in settings["det.use_mkldnn"].evidence
+    # rec's oneDNN never ran: det's oneDNN line and the unowned placement pass line prove nothing for rec
+    assert settings["rec.use_mkldnn"].status == NOT_IN_EFFECT
+    assert settings["rec.ir_optim"].describe() == ("op rec: ir_optim True requested, not in effect: Paddle: "
+                                                   "'analysis_predictor.cc:1563] Ir optimization is turned off, no ir "
+                                                   "pass will be executed.'")
+
+
+def test_an_op_left_on_a_gpu_the_machine_lacks_is_named_with_paddles_line(ocr_models):
+    refused = ("failed to create predictor: Log_id: 0  Raise_msg: (InvalidArgument) Device id must be less than GPU "
+               "count, but received id is: 0. GPU count is: 0.")
+    pipeline = (local_predictor("./ppocr_det_v3_serving", 6) + local_predictor("./ppocr_rec_v3_serving", 2, use_gpu=True)
+                + "CRITICAL 2026-12-07 13:20:40,366 [local_predict.py:290] " + refused + "\n")
+    requested = two_ops(ocr_models)
+    requested["ops"]["rec"] = dict(GPU, use_trt=False, precision="fp32", ir_optim=True, model=ocr_models["rec"])
+    settings = by_key(judge_settings(requested, refused + "\n", pipeline))
+    device = settings["rec.device"]
+    assert (device.status, device.effective) == (NOT_IN_EFFECT, None)
+    assert device.describe().startswith("op rec: device gpu requested, not in effect: Paddle Serving's LocalPredictor "
+                                        "line in pipeline.log says use_gpu:True, but Paddle: '")
+    assert "GPU count is: 0." in device.evidence
+    assert settings["det.device"].status == IN_EFFECT
+    # det's predictor never logged: the group was killed; its thread_num is still in its LocalPredictor line
+    assert settings["det.ir_optim"].status == NOT_CHECKED and "op det" in settings["det.ir_optim"].evidence
+    assert settings["det.thread_num"].status == IN_EFFECT
+
+
+def test_ops_whose_models_name_the_same_fetch_variables_are_not_checked_saying_why(ocr_models, tmp_path):
+    twin = tmp_path / "rec_copy"
+    twin.mkdir()
+    (twin / "serving_server_conf.prototxt").write_text(
+        (Path(ocr_models["det"]) / "serving_server_conf.prototxt").read_text())
+    requested = two_ops(dict(ocr_models, rec=str(twin)))
+    server = interleaved(predictor_lines(1, "sigmoid_0.tmp_0"), predictor_lines(2, "sigmoid_0.tmp_0"))
+    pipeline = local_predictor(ocr_models["det"], 6) + local_predictor(str(twin), 2)
+    settings = by_key(judge_settings(requested, server, pipeline))
+    assert settings["rec.ir_optim"].status == NOT_CHECKED
+    assert settings["rec.ir_optim"].evidence == ("not checked for op rec: op det serves a model with the same fetch "
+                                                 "variables (sigmoid_0.tmp_0), so their lines in server.log cannot be "
+                                                 "told apart")
+    # Paddle Serving's own line is matched by model path, so thread_num is still proven per op
+    assert (settings["det.thread_num"].effective, settings["rec.thread_num"].effective) == (6, 2)
+
+
+def test_ops_of_one_thread_are_not_told_apart(ocr_models):
+    one_thread = predictor_lines(7, "sigmoid_0.tmp_0") + predictor_lines(7, "softmax_11.tmp_0")
+    pipeline = local_predictor("./ppocr_det_v3_serving", 6) + local_predictor("./ppocr_rec_v3_serving", 2)
+    settings = by_key(judge_settings(two_ops(ocr_models), "\n".join(one_thread), pipeline))
+    assert "from one thread" in settings["det.ir_optim"].evidence and settings["det.ir_optim"].status == NOT_CHECKED
+
+
+def test_requested_of_one_op_and_of_several():
+    assert ops_of(CPU) == [(None, CPU)] and ops_of(None) == []
+    several = {"ops": {"det": CPU, "rec": GPU}}
+    assert [op for op, _ in ops_of(several)] == ["det", "rec"] and any_gpu(several) and not any_gpu(CPU)
+    assert same_model("./ppocr_det_v3_serving", "/r/deploy/pdserving/ppocr_det_v3_serving")
+    assert not same_model("./ppocr_det_v3_serving", "/r/deploy/pdserving/ppocr_rec_v3_serving")
+    assert same_model("/abs/m", "/abs/m") and not same_model("/abs/m", "/other/m")
