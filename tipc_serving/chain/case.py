@@ -22,7 +22,7 @@ from ..service.readiness import NotReady
 from ..service.record import record_started
 from ..verdict.case_status import CaseFacts, ClientFacts, case_status
 from ..verdict.cli import check_document, result_text
-from ..verdict.evidence import NOT_CHECKED, Setting, judge_settings_in
+from ..verdict.evidence import NOT_CHECKED, Setting, any_gpu, judge_settings_in
 from ..verdict.inputs import InputError, load_served
 from ..verdict.judge import CheckResult, compare, identical_answers
 from ..verdict.replies import reader_for
@@ -107,7 +107,7 @@ class CaseRun:
         self.facts.broken = service.whole_problem()
         if self.facts.broken:
             self.status_line(False, service.argv, self.facts.server_log)
-        if self.case["requested"]["device"] == "gpu":
+        if any_gpu(self.case.get("requested")):
             self.gpu_memory = gpu_memory_mb(service.pid)
 
     def wants_benchmark(self, benchmarked):
@@ -157,6 +157,8 @@ class CaseRun:
         self.facts.settings = [Setting(option.split("=", 1)[0], option.split("=", 1)[1], None, NOT_CHECKED,
                                        "not an option Paddle Serving 0.9 reads: the service ignores it")
                                for option in self.case.get("ignored_options") or []]
+        for note in self.case.get("notes") or []:  # e.g. an op left on the GPU in a CPU case
+            self.ctx.progress("case {}: {}".format(self.name, note))
         if not self.case.get("requested"):
             return
         self.facts.settings += judge_settings_in(self.case["requested"], self.facts.server_log,
