@@ -247,6 +247,15 @@ def plan_dialect(config, options, python, python_note, gpu_available, run_dir):
     }
 
 
+def _listing_notes(config, root, case):
+    """The plan's notes on a case (an op left on the GPU in a CPU case), when its config.yml can be read."""
+    try:
+        _, yml = _service_yml(config, root)
+        return _requested(config, yml, case, _edits_for(case, yml), (root / case.service.cwd).resolve())[2]
+    except UserError:
+        return []
+
+
 def listing(config, root):
     """--list-cases: the dialect and every case's commands, read from the config alone."""
     lines = ["{}: {} config (as {} runs it), {} case{}, paths from {}".format(
@@ -262,6 +271,7 @@ def listing(config, root):
         for edit in case.file_edits:
             lines.append("    edit        {} (undone after the case)".format(edit.script))
         lines.append("    service (cwd {}) python {}".format(case.service.cwd, " ".join(case.service.argv)))
+        lines.extend("    note        " + note for note in _listing_notes(config, root, case))
         for client in case.clients:
             lines.append("    client  (cwd {}) python {} > {}".format(client.cwd, " ".join(client.argv),
                                                                        client.log or "-"))
