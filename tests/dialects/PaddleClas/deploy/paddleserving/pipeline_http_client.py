@@ -1,14 +1,15 @@
-"""Stand-in for PaddleClas's pipeline_http_client.py: no options; it sends its built-in image (./daisy.jpg)
-and prints the reply dict: labels and scores. (The real one has port 18080 built in; this one reads
-config.yml, so that the tests can use free ports.)"""
-import argparse
-import os
-import sys
+"""Stand-in for PaddleClas's deploy/paddleserving/pipeline_http_client.py (written for these tests): no
+options; it posts its built-in image ./daisy.jpg to http://127.0.0.1:18080/imagenet/prediction once and
+prints the reply as a dict (`print(r.json())`)."""
+import base64
+import json
 
-sys.path.insert(0, os.environ["TIPC_STANDIN_DIR"])
-import standin  # noqa: E402
+import requests
 
-argparse.ArgumentParser().parse_args()
-port = standin.load_config("config.yml")["http_port"]
-for _ in range(2):
-    print(standin.post(port, "imagenet", ["./daisy.jpg"]))
+URL = "http://127.0.0.1:18080/imagenet/prediction"
+
+if __name__ == "__main__":
+    with open("./daisy.jpg", "rb") as image:
+        payload = {"key": ["image"], "value": [base64.b64encode(image.read()).decode("utf8")]}
+    reply = requests.post(url=URL, data=json.dumps(payload))
+    print(reply.json())

@@ -1,0 +1,1 @@
+"""Stand-in for PaddleVideo's paddlevideo package: only what deploy/python_serving imports."""

@@ -1,0 +1,1 @@
+"""Stand-in for paddlevideo.loader: only the pipelines the serving script imports."""
