@@ -32,6 +32,8 @@ def parse_args(argv):
     parser.add_argument("--pretrained", help="a .pdparams file with trained weights (replaces --seed)")
     parser.add_argument("--num_classes", type=int, default=1000)
     parser.add_argument("--save_dir", "--save-dir", help="output folder (default inference/<model>_infer)")
+    parser.add_argument("--input_name", default="x", help="the feed variable's name (default x); a repository's "
+                        "web service feeds the name its own export gives")
     return parser.parse_args(argv)
 
 
@@ -79,7 +81,7 @@ def export(args):
     model = paddle.nn.Sequential(classifier, paddle.nn.Softmax(axis=-1))
     model.eval()
     static_model = paddle.jit.to_static(
-        model, input_spec=[InputSpec(shape=list(models.INPUT_SHAPE), dtype="float32", name="x")])
+        model, input_spec=[InputSpec(shape=list(models.INPUT_SHAPE), dtype="float32", name=args.input_name)])
 
     save_dir = Path(args.save_dir or os.path.join("inference", "{}_infer".format(args.model)))
     save_dir.parent.mkdir(parents=True, exist_ok=True)

@@ -25,9 +25,11 @@ REGISTRY = {
 }
 
 
-def export_argv(model_name, save_dir):
-    """tools/export_model.py's arguments (after the interpreter) for one of REGISTRY's models."""
-    return [str(EXPORT_TOOL), "--model", model_name, "--save_dir", str(save_dir)]
+def export_argv(model_name, save_dir, input_name=None):
+    """tools/export_model.py's arguments (after the interpreter) for one of REGISTRY's models; input_name: the
+    feed name, when a repository's own export gives another than x."""
+    return [str(EXPORT_TOOL), "--model", model_name, "--save_dir", str(save_dir)] + (
+        ["--input_name", input_name] if input_name else [])
 
 
 def export_names_problem(model_file, params_file):

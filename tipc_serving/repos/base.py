@@ -102,6 +102,8 @@ class DialectConfig:
     cases: List[DialectCase]
     service_config: str                 # the config.yml the service reads, relative to serving_dir
     coverage: Optional[str]             # None: answers compared with Paddle Inference; else why not
+    seeded_input_name: Optional[str] = None  # --seeded-export: the feed name the repository's export gives
+    inputs: List[tuple] = field(default_factory=list)  # (entry, the client's cwd) of each test input the config names
     lines: Dict[str, int] = field(default_factory=dict)
 
     def error(self, key, problem):
@@ -217,6 +219,9 @@ class Dialect:
     def config(self, entries, **fields):
         """The DialectConfig of the fields build() found; serving_dir is the config's unless it says otherwise."""
         file_edits = fields.pop("file_edits", [])  # the script makes them once, before all its cases
+        clients = [client for case in fields["cases"] for client in case.clients]
+        fields.setdefault("inputs", [(entry, clients[0].cwd) for entry in entries.entries
+                                     if entry.key in INPUT_KEYS and entry.value not in ("", NULL)] if clients else [])
         for case in fields["cases"]:
             case.model_name = entries.value("model_name")
             case.file_edits = list(file_edits)
@@ -227,6 +232,8 @@ class Dialect:
 
 
 
+# The keys that name a client's test input (an image, a folder of them, a video).
+INPUT_KEYS = ("--image_dir", "--img_dir", "--img_path", "--image_file", "--input_file")
 CONVERT = ("--dirname", "--model_filename", "--params_filename", "--serving_server", "--serving_client")
 
 
