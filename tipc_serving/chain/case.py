@@ -22,7 +22,7 @@ from ..service.readiness import NotReady
 from ..service.record import record_started
 from ..verdict.case_status import CaseFacts, ClientFacts, case_status
 from ..verdict.cli import check_document, result_text
-from ..verdict.evidence import NOT_CHECKED, Setting, any_gpu, judge_settings_in
+from ..verdict.evidence import NOT_CHECKED, NOT_IN_EFFECT, Setting, any_gpu, judge_settings_in
 from ..verdict.inputs import InputError, load_served
 from ..verdict.judge import CheckResult, compare, identical_answers
 from ..verdict.replies import reader_for
@@ -151,8 +151,10 @@ class CaseRun:
             self.facts.stop_problem = problem
             self.status_line(False, service.argv, self.dir / "stop.log")
 
-    def read_settings(self):
-        """What Paddle applied, from the service's log and Paddle Serving's own logs (verdict/evidence.py)."""
+    def read_settings(self, answered=True):
+        """What Paddle applied, from the service's log and Paddle Serving's own logs (verdict/evidence.py).
+        Without any answer nothing is in effect or unchecked, but a setting Paddle refused (an op's GPU on a
+        machine without one: the service dies) is still a fact, and its line names the op."""
         # An option Paddle Serving does not read is never in effect, whatever the logs say.
         self.facts.settings = [Setting(option.split("=", 1)[0], option.split("=", 1)[1], None, NOT_CHECKED,
                                        "not an option Paddle Serving 0.9 reads: the service ignores it")
@@ -161,8 +163,9 @@ class CaseRun:
             self.ctx.progress("case {}: {}".format(self.name, note))
         if not self.case.get("requested"):
             return
-        self.facts.settings += judge_settings_in(self.case["requested"], self.facts.server_log,
-                                                 self.dir / "PipelineServingLogs", self.gpu_memory)
+        judged = judge_settings_in(self.case["requested"], self.facts.server_log, self.dir / "PipelineServingLogs",
+                                   self.gpu_memory)
+        self.facts.settings += judged if answered else [s for s in judged if s.status == NOT_IN_EFFECT]
 
     def check_answers(self):
         """Each client's answers against the reference: check.json / check.log (check_rpc.* for gRPC)."""
