@@ -8,13 +8,12 @@ import os
 import re
 import shutil
 import subprocess
-from pathlib import Path
 
 import pytest
 
 from conftest import REPO_ROOT, clean_env
 from harnesskit import HARNESS, HarnessRun
-from test_dialects import config_of, fresh_repo
+from test_dialects import config_of, repo_with_model, seeded_exports  # noqa: F401  (a fixture)
 
 COMMON = REPO_ROOT / "test_tipc" / "common_func.sh"
 MERGE = REPO_ROOT / "test_tipc" / "merge_reports.sh"
@@ -61,13 +60,12 @@ def test_arguments_and_their_errors(old_bash, tmp_path):
     assert gpus.returncode == 2 and "--gpus was removed" in gpus.stderr and len(gpus.stderr.splitlines()) == 1
 
 
-def test_a_whole_run_under_bash_4_2(old_bash, tmp_path, small_model):
+def test_a_whole_run_under_bash_4_2(old_bash, tmp_path, seeded_exports):
     """TIPC's positional form, from the model repository's root, with a relative config path: the GPU
     case is skipped here (GPU id 0, no GPU), the CPU case runs; every time in the report is a number."""
-    repo = fresh_repo("PaddleSeg", tmp_path, model=small_model)
+    repo = repo_with_model("PaddleSeg", tmp_path, seeded_exports)
     config = config_of("PaddleSeg", tmp_path).relative_to(repo)
-    result = run_old(old_bash, [HARNESS, config, "serving_infer", "0", "--output-dir", "out"], cwd=repo,
-                     env={"TIPC_STANDIN_DIR": Path(__file__).resolve().parent / "dialects"})
+    result = run_old(old_bash, [HARNESS, config, "serving_infer", "0", "--output-dir", "out"], cwd=repo)
     run = HarnessRun(result, repo / "out", "pp_liteseg_stdc1")
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert "mode serving_infer, GPU ids 0 (CUDA_VISIBLE_DEVICES)" in result.stdout
