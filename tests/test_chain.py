@@ -21,7 +21,7 @@ from tipc_serving.verdict.inputs import load_served
     ("loading\nconvert.py: error: no such model\nTraceback\nValueError: later\n", "convert.py: error: no such model"),
     ("Traceback (most recent call last):\n  File x\nValueError: (InvalidArgument) bad program\n\n",
      "ValueError: (InvalidArgument) bad program"),
-    ("step one\nstep two: it went wrong\n\n  \n", "step two: it went wrong"),
+    ("step one\nstep two: it went wrong\n\n  \n", "step one | step two: it went wrong"),  # the last lines
     ("", ""),
 ])
 def test_failure_reason_prefers_the_steps_own_error_then_the_exception_then_the_last_line(tmp_path, log, line):
