@@ -35,6 +35,9 @@ def rpc_transport(args):
         except grpc.RpcError as err:
             raise client.TransportError("no answer from {}: {} {}".format(
                 args.endpoint, err.code().name, err.details())) from None
+        except grpc.FutureTimeoutError:
+            raise client.TransportError("no answer from {} within {:g} s".format(
+                args.endpoint, args.connect_timeout + args.read_timeout)) from None
         return list(reply.key), list(reply.value), reply.err_no, reply.err_msg
 
     return send
