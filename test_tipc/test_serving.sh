@@ -23,6 +23,9 @@
 #   --rpc-port P         gRPC port of the service (default: the service's config.yml)
 #   --ready-timeout S    seconds a service may take to answer (default: the config's, else 60)
 #   --stop-grace S       seconds between SIGTERM and SIGKILL to a service's process group (default 10)
+#   --case-timeout S     seconds each case may take from its service's start to its stop, clients included
+#                        (default 300): then what hangs is stopped by its process group, the case fails
+#                        naming it, and the run goes on with the next case
 #   --gpu auto|on|off    GPU cases: run when nvidia-smi lists a GPU, else skip (auto, the default); run and
 #                        fail without a GPU (on: for GPU machines, a broken driver must not go green); skip (off)
 #   --gpu-ids IDS        the GPUs the GPU cases use (TIPC's GPUID: CUDA_VISIBLE_DEVICES=IDS), e.g. 1 or 0,1
@@ -39,8 +42,11 @@
 # results_serving_python.log (TIPC status lines), results.json, junit.xml, and per case the server,
 # client and check logs and Paddle Serving's own logs. Several configs end with one table across them
 # (test_tipc/output/all_configs/<run id>/). Exit status: 0 when every case that ran passed,
-# 1 when something failed, 2 for a bad config or bad arguments (nothing started), 130/143 when
-# interrupted. Every service this script starts is stopped by its process group, whatever happens.
+# 1 when something failed or the output folder cannot be written (one line says which file and why),
+# 2 for a bad config or bad arguments (nothing started), 130/143/129 when interrupted (SIGINT, SIGTERM,
+# SIGHUP to this script alone or to its group). Every process this script starts is stopped before it
+# exits, services by their process group, whatever happens; killed with SIGKILL, its steps notice and
+# stop theirs.
 set -uo pipefail
 
 CALLER_DIR="${TIPC_CALLER_DIR:-$PWD}"  # kept across the re-exec into a network namespace
@@ -65,6 +71,8 @@ NETWORK_STATUS=skipped
 NETWORK_NOTE=""
 ACTIVE_RUN_DIR=""
 INTERRUPTED_BY=""
+OUTPUT_FAILED=0
+CASE_TIMEOUT=300
 
 usage() { sed -n '2,/^set -uo/p' "$SCRIPT" | sed '$d; s/^# \{0,1\}//'; }
 
@@ -110,6 +118,10 @@ parse_args() {
             --gpus)  # refused, not mapped: its "0" meant "no GPU", which TIPC users read as GPU id 0
                 die_usage "--gpus was removed (its 0 meant no GPU): use --gpu off|on|auto for GPU cases, and --gpu-ids 0 (or TIPC's GPUID) for which GPU" ;;
             --benchmark|--require-golden) PLAN_OPTIONS+=("$1"); shift ;;
+            --case-timeout)
+                [[ $# -ge 2 && "$2" =~ ^[0-9]+([.][0-9]+)?$ && ! "$2" =~ ^0+([.]0+)?$ ]] \
+                    || die_usage "--case-timeout takes a number of seconds above 0"
+                CASE_TIMEOUT="$2"; shift 2 ;;
             --output-dir)
                 [[ $# -ge 2 ]] || die_usage "$1 needs a value"
                 OUTPUT_DIR="$(from_caller "$2")"; shift 2 ;;
@@ -137,6 +149,20 @@ clear_proxies() {
 }
 
 tipc() { "$PY" -m tipc_serving "$@"; }
+
+# chain_step COMMAND ARGS...: one Python step of the chain, waited for in the background (common_func.sh). The
+# interpreter itself is the background job, not a subshell around a function: the trap's SIGTERM must reach
+# the process that stops what it started. Exit status 3: the output folder cannot be written (the step said
+# so in one line): nothing more can be recorded, so the run stops here.
+chain_step() {
+    waited "$PY" -m tipc_serving "$@"
+    local rc=$?
+    if [[ "$rc" == 3 ]]; then
+        OUTPUT_FAILED=1
+        exit 1
+    fi
+    return "$rc"
+}
 
 # ------------------------------------------------------------------ bootstrap and network
 
@@ -200,15 +226,16 @@ enter_private_network() {
 
 run_config() {  # RUN_DIR
     local run_dir="$1"
-    waited tipc open "$run_dir" --plan "$PLAN_FILE" --bootstrap-seconds "$BOOTSTRAP_SECONDS" \
-        --bootstrap-python "$PY" --network-status "$NETWORK_STATUS" --network-note "$NETWORK_NOTE" || return 1
+    chain_step open "$run_dir" --plan "$PLAN_FILE" --bootstrap-seconds "$BOOTSTRAP_SECONDS" \
+        --bootstrap-python "$PY" --network-status "$NETWORK_STATUS" --network-note "$NETWORK_NOTE" \
+        --case-timeout "$CASE_TIMEOUT" || return 1
     ACTIVE_RUN_DIR="$run_dir"
-    if waited tipc step "$run_dir" export && waited tipc step "$run_dir" convert \
-        && waited tipc step "$run_dir" reference && waited tipc step "$run_dir" golden; then
-        waited tipc cases "$run_dir"
-        waited tipc finish "$run_dir"
+    if chain_step step "$run_dir" export && chain_step step "$run_dir" convert \
+        && chain_step step "$run_dir" reference && chain_step step "$run_dir" golden; then
+        chain_step cases "$run_dir"
+        chain_step finish "$run_dir"
     else
-        waited tipc finish "$run_dir" --not-reached
+        chain_step finish "$run_dir" --not-reached
     fi
     local rc=$?
     ACTIVE_RUN_DIR=""
@@ -227,9 +254,12 @@ on_signal() {
 # shellcheck disable=SC2317,SC2329  # runs from a trap
 cleanup() {
     local rc=$?
-    trap - INT TERM
-    stop_children  # the running step stops its own service on the way out
-    if [[ -n "$ACTIVE_RUN_DIR" ]]; then
+    trap '' INT TERM HUP  # a second signal must not cut the cleanup short and leave processes behind
+    stop_children  # the running step stops its own service on the way out, and is waited for
+    if [[ -n "$ACTIVE_RUN_DIR" && "$OUTPUT_FAILED" == 1 ]]; then
+        # what it can still record: the cases that did not run (its own write errors were said once already)
+        tipc abort "$ACTIVE_RUN_DIR" --output-failed 2>/dev/null || true
+    elif [[ -n "$ACTIVE_RUN_DIR" ]]; then
         tipc abort "$ACTIVE_RUN_DIR" --signal "$INTERRUPTED_BY" || true
     fi
     [[ -n "${WORK_DIR:-}" ]] && rm -rf "$WORK_DIR"
@@ -243,6 +273,7 @@ main() {
     trap cleanup EXIT
     trap 'on_signal INT 130' INT
     trap 'on_signal TERM 143' TERM
+    trap 'on_signal HUP 129' HUP
     clear_proxies
     bootstrap
     if [[ "$LIST_CASES" == 1 ]]; then
@@ -250,6 +281,7 @@ main() {
         exit $?
     fi
     enter_private_network  # may re-execute this script: nothing of this process's own is made before
+    export TIPC_HARNESS_PID=$$  # the steps stop at once if this script dies without its trap (SIGKILL)
     say "mode $MODE${GPU_IDS:+, GPU ids $GPU_IDS (CUDA_VISIBLE_DEVICES)}"
     say "network: $NETWORK_NOTE"
     WORK_DIR="$(mktemp -d "${TMPDIR:-/tmp}/tipc-serving.XXXXXX")"

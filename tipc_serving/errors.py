@@ -5,6 +5,7 @@ Exit statuses: 1 for a problem found while working (a model that does not load, 
 """
 import argparse
 import contextlib
+import errno
 import functools
 import signal
 import sys
@@ -41,6 +42,27 @@ class ConfigErrors(UsageError):
     def __init__(self, errors):
         self.errors = list(errors)
         super().__init__("\n".join(str(error) for error in self.errors))
+
+
+class OutputError(UserError):
+    """The run's output folder cannot be written (full, read-only): nothing more can be recorded, so the run
+    stops. Its text names the file and the system's reason."""
+
+    exit_code = 3  # test_serving.sh stops the whole run on it
+    prog = "test_serving.sh"  # the line is the harness's, whichever of its commands met it
+
+
+# Errors of a file system that refuses writes: not a bug of the harness, and not the case's fault.
+OUTPUT_ERRNOS = (errno.ENOSPC, errno.EROFS, errno.EDQUOT, errno.EFBIG)
+
+
+def output_error(err, path=None):
+    """An OSError of the output folder as an OutputError ("cannot write PATH: No space left on device"), or
+    None for any other error."""
+    if not isinstance(err, OSError) or err.errno not in OUTPUT_ERRNOS:
+        return None
+    return OutputError("cannot write {}: {}".format(path or err.filename or "the output folder",
+                                                    err.strerror or err))
 
 
 class Interrupted(BaseException):
@@ -91,7 +113,7 @@ def cli(prog):
                 return main(*args, **kwargs)
             except UserError as err:
                 for line in str(err).splitlines() or [""]:
-                    print("{}: error: {}".format(prog, line), file=sys.stderr)
+                    print("{}: error: {}".format(getattr(err, "prog", prog), line), file=sys.stderr)
                 return err.exit_code
             except KeyboardInterrupt:
                 print("{}: interrupted".format(prog), file=sys.stderr)

@@ -8,7 +8,7 @@ import os
 import sys
 import tempfile
 
-from .errors import UsageError
+from .errors import UsageError, output_error
 
 
 def json_safe(value):
@@ -44,7 +44,10 @@ def write_atomic(path, data):
     if isinstance(data, str):
         data = data.encode("utf-8")
     directory = os.path.dirname(os.path.abspath(str(path)))
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix="." + os.path.basename(str(path)) + ".", suffix=".tmp")
+    try:
+        fd, tmp = tempfile.mkstemp(dir=directory, prefix="." + os.path.basename(str(path)) + ".", suffix=".tmp")
+    except OSError as err:
+        raise output_error(err, path) or err
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
@@ -52,15 +55,18 @@ def write_atomic(path, data):
             os.fsync(handle.fileno())
         os.chmod(tmp, _file_mode())
         os.replace(tmp, str(path))
-    except BaseException:
+    except BaseException as err:
         if os.path.exists(tmp):
             os.unlink(tmp)
-        raise
+        raise output_error(err, path) or err
 
 
 def write_json(path, data):
     """dump_json to path atomically, making its folder first."""
-    os.makedirs(os.path.dirname(os.path.abspath(str(path))), exist_ok=True)
+    try:
+        os.makedirs(os.path.dirname(os.path.abspath(str(path))), exist_ok=True)
+    except OSError as err:
+        raise output_error(err, path) or err
     write_atomic(path, dump_json(data))
 
 

@@ -6,6 +6,10 @@ The runner gathers facts (verdict.case_status.CaseFacts) and records what the ve
 from them. The service is stopped by `with Service(...)` on every way out: a failure, an exception,
 SIGINT or SIGTERM (errors.handle_termination turns it into an exception). Every failed case leaves at
 least one `Run failed with command` line that names its log, as nightly CI greps those lines.
+
+Every case has a deadline (--case-timeout, RunContext.case_timeout) covering its start, its clients and
+its stop: the start and the clients get what is left of it less the time the stop may take, and what
+still runs then is stopped by its process group; the case fails naming what hung.
 """
 import sys
 import time
@@ -13,9 +17,11 @@ import traceback
 from pathlib import Path
 
 from .. import REPO_ROOT
+from ..errors import OutputError, output_error
 from ..jsonfile import write_json
-from ..service.config_edit import edited
-from ..service.lifecycle import Service
+from ..model.converted import run_copy
+from ..service.config_edit import edited, edited_files
+from ..service.lifecycle import PORT_RELEASE_SECONDS, Service
 from ..service.ports import busy_ports
 from ..service.process import describe_exit_status, gpu_memory_mb
 from ..service.readiness import NotReady
@@ -26,7 +32,8 @@ from ..verdict.evidence import NOT_CHECKED, NOT_IN_EFFECT, Setting, any_gpu, jud
 from ..verdict.inputs import InputError, load_served
 from ..verdict.judge import CheckResult, compare, identical_answers
 from ..verdict.replies import reader_for
-from .commands import first_line_with, loopback_env, run_logged
+from ..verdict.result_lines import parse_lines
+from .commands import TimedOut, decisive_line, loopback_env, run_logged
 from .prepare import COMPARE_RESULTS
 
 BENCHMARK_TOOL = REPO_ROOT / "tools" / "benchmark.py"
@@ -47,11 +54,27 @@ class CaseRun:
         self.started = time.monotonic()
         self.status = None
         self.gpu_memory = None  # MB the service held on the GPU after its clients (GPU cases)
+        self.deadline = None  # set when the case starts (time.monotonic())
+
+    def time_left(self):
+        """Seconds the start and the clients may still take: the case's deadline less what its stop may take
+        (SIGTERM, the grace, SIGKILL, the ports' release)."""
+        stop_reserve = self.ctx.stop_grace + 5.0 + PORT_RELEASE_SECONDS
+        return max(1.0, self.deadline - stop_reserve - time.monotonic())
 
     # -------------------------------------------------------------- the steps
 
     def service_argv(self):
-        return [self.ctx.python(), *self.case["service"]["argv"]]
+        """The case's service command; for a config converted by this run, its model is the run's own copy
+        (chain/prepare.py's convert), which no other run writes."""
+        argv = [self.ctx.python(), *self.case["service"]["argv"]]
+        convert = self.config.get("convert")
+        if convert and "prepare" not in self.config:
+            declared = "=" + convert["serving_server"]
+            copy = run_copy(convert["serving_server"], self.ctx.run_dir.name)
+            if copy.is_dir():
+                argv = [word[:-len(declared)] + "=" + str(copy) if word.endswith(declared) else word for word in argv]
+        return argv
 
     def ports(self):
         return [port for port in (self.config["http_port"], self.config.get("rpc_port")) if port]
@@ -72,12 +95,20 @@ class CaseRun:
         start = time.monotonic()
         ready_log = self.dir / "ready.log"
         try:
-            seconds = service.wait_ready(self.config["url"], self.config["http_port"], self.config["ready_timeout"])
+            seconds = service.wait_ready(self.config["url"], self.config["http_port"],
+                                         min(self.config["ready_timeout"], self.time_left()),
+                                         self.config.get("rpc_port"), self.dir / "PipelineServingLogs",
+                                         self.config.get("process_ops", ()))
         except NotReady as err:
             why = str(err)
             returncode = service.exit_status()
             if returncode is not None:
                 why += "; its exit status: {}".format(describe_exit_status(returncode))
+            if returncode is not None or service.whole_problem():  # it died: its logs say why
+                line = decisive_line(self.facts.server_log, self.dir / "PipelineServingLogs" / "pipeline.log.wf")
+                why += "; its log: {}".format(line) if line else ""
+                # a port taken by another process meanwhile (another run on the host network, say)
+                why += "".join("; " + holder for holder in busy_ports(self.ports()))
             ready_log.write_text(why + "\n")
             self.facts.not_ready = why
             self.timings["start_s"] = time.monotonic() - start
@@ -91,16 +122,40 @@ class CaseRun:
         return True
 
     def run_clients(self):
+        """Each client in turn, within what is left of the case's deadline; one that is still running then is
+        stopped by its group, recorded as hung (exit status None), and the clients after it do not run."""
         for index, client in enumerate(self.case["clients"]):
             argv = [self.ctx.python(), *client["argv"]]
             log = self.dir / client["log"]
-            returncode, seconds = run_logged(argv, log, client["cwd"])
+            given = self.time_left()
+            try:
+                returncode, seconds = run_logged(argv, log, client["cwd"], timeout=given)
+                error = "" if returncode == 0 else decisive_line(log)
+            except TimedOut:
+                returncode, seconds = None, given
+                error = "{} client gave no answer within {:.0f} s (stopped at the case's deadline, --case-timeout " \
+                        "{:g}; see {})".format(client["label"], given, self.ctx.case_timeout, log)
             self.status_line(returncode == 0, argv, log)
             timing = {"HTTP": "client_s", "gRPC": "rpc_client_s"}.get(client["label"], "client{}_s".format(index + 1))
             self.timings[timing] = self.timings.get(timing, 0.0) + seconds
-            self.facts.clients.append(ClientFacts(client["label"], returncode, first_line_with(log, "error"),
-                                                  log=str(log), compared=client["compare"]))
+            self.facts.clients.append(ClientFacts(client["label"], returncode, error, log=str(log),
+                                                  compared=client["compare"]))
+            if returncode is None:
+                break
         self.timings.setdefault("rpc_client_s", 0.0)
+
+    def inference_ran(self):
+        """Whether some client got an answer: without one, no setting can be said to be in effect or not."""
+        for client in self.facts.clients:
+            if client.exit_status == 0:
+                return True
+            try:
+                results = parse_lines(Path(client.log).read_text(encoding="utf-8", errors="replace").splitlines())
+            except OSError:
+                continue
+            if any(result.err_no == 0 for result in results):
+                return True
+        return False
 
     def check_whole(self, service):
         """The service is still whole after the clients; a GPU case also notes the GPU memory it holds."""
@@ -138,7 +193,7 @@ class CaseRun:
         if "| path" in text:
             print(text[text.index("| path"):], end="", flush=True)
         self.facts.benchmark_exit = returncode
-        self.facts.benchmark_error = first_line_with(log, "error")
+        self.facts.benchmark_error = decisive_line(log) if returncode else ""
 
     def stop(self, service):
         """Stop the group; a stop that fails, or leaves a port of the service held, fails the case."""
@@ -218,6 +273,7 @@ class CaseRun:
 
     def run(self, benchmarked=False):
         """Run the case to its verdict; returns (status, whether it ran a benchmark)."""
+        self.deadline = time.monotonic() + self.ctx.case_timeout
         self.dir.mkdir(parents=True, exist_ok=True)
         logs = {"server": self.facts.server_log, "pipeline": self.dir / "PipelineServingLogs"}
         logs.update(("client" if index == 0 else "client{}".format(index + 1), self.dir / client["log"])
@@ -230,7 +286,7 @@ class CaseRun:
             return self.record(), False
         ran_benchmark = False
         with edited(self.config["web_service_config"], self.case.get("config_edits")), \
-                self.start_service() as service:
+                edited_files(self.case.get("file_edits")), self.start_service() as service:
             if self.wait_until_ready(service):
                 self.run_clients()
                 self.check_whole(service)
@@ -240,7 +296,7 @@ class CaseRun:
                     ran_benchmark = True
             self.stop(service)
         if self.facts.not_ready is None:
-            self.read_settings()
+            self.read_settings(answered=self.inference_ran())
             self.check_answers()
         return self.record(), ran_benchmark
 
@@ -275,7 +331,11 @@ def run_cases(ctx):
         try:
             _, ran_benchmark = run.run(benchmarked)
             runs.append(run)
+        except OutputError:
+            raise  # nothing more can be recorded: the run stops (test_serving.sh)
         except Exception as err:  # a harness bug must fail its case, never the rest of the run
+            if output_error(err) is not None:
+                raise
             traceback.print_exc()
             reason = "harness error: {}: {}".format(type(err).__name__, err)
             log = run.dir / "harness_error.log"

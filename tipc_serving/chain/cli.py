@@ -1,25 +1,30 @@
 """The chain's commands, one per TIPC step of a config's run (test_serving.sh calls them in this order):
 
     python -m tipc_serving open RUN_DIR --plan PLAN.json [--bootstrap-seconds S --bootstrap-python PY]
-                                [--network-status passed|skipped --network-note TEXT]
+                                [--network-status passed|skipped --network-note TEXT] [--case-timeout S]
     python -m tipc_serving step RUN_DIR export|convert|reference|golden
     python -m tipc_serving cases RUN_DIR
     python -m tipc_serving finish RUN_DIR [--not-reached]
-    python -m tipc_serving abort RUN_DIR [--signal INT]   (from the harness's trap)
+    python -m tipc_serving abort RUN_DIR [--signal INT | --output-failed]   (from the harness's trap)
 
 Each prints progress and TIPC status lines on stdout, records into RUN_DIR's report, and exits 0 when
-its part went well, 1 when not, 2 for bad usage. SIGINT and SIGTERM stop whatever the command started.
+its part went well, 1 when not, 2 for bad usage, 3 when the output folder cannot be written (one line;
+the harness then stops the run). SIGINT, SIGTERM and SIGHUP stop whatever the command started. Under
+test_serving.sh (TIPC_HARNESS_PID set), a command whose harness is gone (killed with SIGKILL: no trap ran)
+stops at once as if interrupted, then stops the run's services and marks its unfinished cases not run.
 """
+import ctypes
 import os
+import signal
 
-from ..errors import ArgumentParser, cli, handle_termination
+from ..errors import ArgumentParser, Interrupted, cli, handle_termination, output_error
 from ..jsonfile import read_json, write_json
 from ..report.entries import ReportError
 from ..report.store import Report
 from ..report.table import print_text
 from ..verdict.case_status import STEP_STATUSES
 from ..repos import OWN
-from .context import PLAN_FILE, RunContext, progress
+from .context import DEFAULT_CASE_TIMEOUT, PLAN_FILE, RunContext, progress
 
 STEP_NAMES = ("export", "convert", "reference", "golden")
 
@@ -50,11 +55,13 @@ def open_run(args):
                                 cases, dialect=config.get("dialect"), coverage=config.get("coverage"))
     open(str(ctx.status_log.path), "a").close()
     _link_latest(ctx.run_dir)
+    ctx.report.state_setting("case_timeout_s", args.case_timeout)
     ctx.report.record_step("bootstrap", "passed", args.bootstrap_seconds, args.bootstrap_python)
     ctx.report.record_step("network", args.network_status, 0, args.network_note)
     stop_leftovers(ctx)
     ctx.progress("run {} in {}".format(ctx.run_dir.name, ctx.run_dir))
     ctx.progress(config["python_note"])
+    ctx.progress("each case must end within {:g} s, start to stop (--case-timeout)".format(args.case_timeout))
     if config.get("dialect") not in (None, OWN):
         ctx.progress("{} config, run as {} runs it; {}".format(config["dialect"], config["script"],
                                                               config["coverage"] or "answers compared"))
@@ -88,10 +95,18 @@ def cases(args):
 
 
 def finish(args):
+    release(args.run_dir)
     report = Report.load(args.run_dir)
     report.finish(reason=NOT_REACHED if args.not_reached else None)
     print_text(report.summary())
     return report.exit_status()
+
+
+def release(run_dir):
+    """The run's own converted model, once no case of it will start a service again."""
+    from .prepare import release_conversion
+
+    release_conversion(RunContext(run_dir))
 
 
 def abort(args):
@@ -101,10 +116,21 @@ def abort(args):
     ctx = RunContext(args.run_dir)
     for stopped in stop_recorded(ctx.started_groups_path, ctx.stop_grace):
         progress("stopped {}".format(stopped.describe()))
-    by = " by SIG{}".format(args.signal) if args.signal else ""
-    ctx.report.finish(interrupted=True, reason="run interrupted{} before this case finished".format(by))
+    release(args.run_dir)
+    if args.output_failed:
+        reason = OUTPUT_FAILED
+    elif args.harness_gone:
+        reason = "run interrupted: its harness (pid {}) ended without stopping it (killed by SIGKILL?) before " \
+                 "this case finished".format(args.harness_gone)
+    else:
+        by = " by SIG{}".format(args.signal) if args.signal else ""
+        reason = "run interrupted{} before this case finished".format(by)
+    ctx.report.finish(interrupted=True, reason=reason)
     print_text(ctx.report.summary())
     return ctx.report.exit_status()
+
+
+OUTPUT_FAILED = "not run: the run stopped because its output folder could not be written (see the harness's error)"
 
 
 def parser_for(command):
@@ -116,23 +142,85 @@ def parser_for(command):
         parser.add_argument("--bootstrap-python", default="")
         parser.add_argument("--network-status", choices=STEP_STATUSES, default="skipped")
         parser.add_argument("--network-note", default="")
+        parser.add_argument("--case-timeout", type=float, default=DEFAULT_CASE_TIMEOUT)
     elif command == "step":
         parser.add_argument("name", choices=STEP_NAMES)
     elif command == "finish":
         parser.add_argument("--not-reached", action="store_true", help="a preparation step failed")
     elif command == "abort":
         parser.add_argument("--signal", default="", help="the signal that interrupted the run (INT, TERM)")
+        parser.add_argument("--output-failed", action="store_true", help="the output folder could not be written")
+        parser.add_argument("--harness-gone", type=int, default=0, help=argparse_hidden())
     return parser
 
 
 COMMANDS = {"open": open_run, "step": step, "cases": cases, "finish": finish, "abort": abort}
 
 
+def argparse_hidden():
+    import argparse
+
+    return argparse.SUPPRESS
+
+
+# ---------------------------------------------------------------- the harness's death
+
+HARNESS_PID = "TIPC_HARNESS_PID"  # test_serving.sh's pid, exported to its commands
+PARENT_DEATH_SIGNAL = signal.SIGUSR2  # sent by the kernel when the harness dies (prctl PR_SET_PDEATHSIG)
+PR_SET_PDEATHSIG = 1
+
+
+class HarnessGone(Interrupted):
+    """The harness that started this command has died without a trap (SIGKILL)."""
+
+
+def _harness_gone(signum, frame):
+    raise HarnessGone(signum)
+
+
+def watch_harness():
+    """Under test_serving.sh: have the kernel signal this process when the harness dies, and check it has not
+    died already (between the fork and now). Returns the harness's pid, or None when not run by it."""
+    try:
+        pid = int(os.environ.get(HARNESS_PID, ""))
+    except ValueError:
+        return None
+    signal.signal(PARENT_DEATH_SIGNAL, _harness_gone)
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, int(PARENT_DEATH_SIGNAL), 0, 0, 0)
+    except (OSError, AttributeError):  # not Linux: the registry still stops the services later (record.py)
+        return pid
+    if os.getppid() != pid:
+        raise HarnessGone(PARENT_DEATH_SIGNAL)
+    return pid
+
+
+def _after_harness_gone(command, argv, harness):
+    """What the harness's trap would have done: stop the run's services, mark its unfinished cases."""
+    try:
+        run_dir = parser_for(command).parse_args(argv).run_dir
+        if os.path.isfile(os.path.join(run_dir, "results.json")):
+            abort(parser_for("abort").parse_args([run_dir, "--harness-gone", str(harness)]))
+    except (Exception, Interrupted):  # nothing more can be done, and no one is left to tell
+        pass
+
+
 def main(command, argv):
     @cli(command)
     def run(argv):
         handle_termination()
-        return COMMANDS[command](parser_for(command).parse_args(argv))
+        signal.signal(signal.SIGHUP, signal.getsignal(signal.SIGTERM))
+        harness = None
+        try:
+            harness = watch_harness()
+            return COMMANDS[command](parser_for(command).parse_args(argv))
+        except HarnessGone:
+            _after_harness_gone(command, argv, harness or os.environ.get(HARNESS_PID))
+            raise
+        except OSError as err:
+            failure = output_error(err, err.filename or "a file in {}".format(argv[0] if argv else "the run folder"))
+            if failure is None:
+                raise
+            raise failure from None
 
     return run(argv)
-

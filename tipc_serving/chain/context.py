@@ -17,6 +17,10 @@ PLAN_FILE = "plan.json"
 STATUS_LOG = "results_serving_python.log"
 STARTED_GROUPS = ".started_groups"  # one service process group per line, as each starts (service/record.py)
 REFERENCE_JSON = "reference.json"  # the Paddle Inference reference (the reference step writes it)
+# Seconds a case may take from its service's start to its stop, clients included (--case-timeout): enough
+# for the slowest real model here (start <= 60 s, two clients, a 10 s stop grace), short enough that a hang
+# costs nightly CI minutes, not hours.
+DEFAULT_CASE_TIMEOUT = 300.0
 
 
 def harness_start():
@@ -70,6 +74,11 @@ class RunContext:
     def stop_grace(self):
         """Seconds between SIGTERM and SIGKILL to a service's group (the plan always says)."""
         return self.plan["stop_grace"]
+
+    @property
+    def case_timeout(self):
+        """The deadline of each case, in seconds, as the report states it (open records --case-timeout)."""
+        return float(self.report.data.get("case_timeout_s") or DEFAULT_CASE_TIMEOUT)
 
     @property
     def reference_json(self):

@@ -85,6 +85,11 @@ class Report:
         raise ReportError("unknown case {!r} in {} (known: {})".format(
             name, self.results_path, one_line(known, 300)))
 
+    def state_setting(self, key, value):
+        """A run-wide setting the report states (case_timeout_s: each case's deadline)."""
+        self.data[str(key)] = value
+        self.save()
+
     def record_step(self, name, status, seconds, reason="", log=None):
         """Record a pipeline step (export, convert, ...). Recording it again replaces the entry, so a
         step is listed once with its last outcome (convert passes, then its output check fails); the

@@ -27,7 +27,7 @@ class ClientFacts:
     """One client run against the service, and its answers judged."""
 
     label: str                    # "HTTP" or "gRPC"
-    exit_status: int
+    exit_status: Optional[int]  # None: it did not end and was stopped
     error_line: str = ""          # the first line of its log that names an error
     check: Optional[object] = None  # verdict.judge.CheckResult of its answers
     log: str = ""
@@ -58,8 +58,9 @@ def _failures(facts):
     reasons = []
     if facts.broken:
         reasons.append("{} while the clients ran (see {})".format(facts.broken, facts.server_log))
-    reasons += ["{} client exit status {}: {}".format(c.label, c.exit_status, c.error_line)
-                for c in facts.clients if c.exit_status != 0]
+    # a client stopped at the case's deadline (exit status None) has its reason in error_line
+    reasons += [c.error_line if c.exit_status is None else "{} client exit status {}: {}".format(
+        c.label, c.exit_status, c.error_line) for c in facts.clients if c.exit_status != 0]
     reasons += ["{} replies: {}".format(c.label, c.replies.problem()) for c in facts.clients
                 if c.exit_status == 0 and c.replies is not None and c.replies.problem()]
     reasons += [s.describe() for s in facts.settings if s.status == NOT_IN_EFFECT]
