@@ -5,7 +5,7 @@ import time
 from pathlib import Path
 
 from .. import REPO_ROOT
-from ..model.converted import conversion_problems
+from ..model.converted import conversion_problems, forget_ended, publish, run_copy, start_part
 from ..verdict import golden as golden_files
 from ..verdict.case_status import golden_step_status
 from ..verdict.inputs import load_export_info
@@ -48,10 +48,16 @@ def _dialect_steps(ctx, kind):
     return True
 
 
-def _converted(ctx, name, writes, since):
+def _converted(ctx, name, writes, since, shown=None):
+    """Whether the conversion wrote its files (writes: server and client folders) after `since`; else a failed
+    step. shown: the folders to name instead (the config's, for a conversion written beside them)."""
     problems = conversion_problems(writes[0], writes[1], since)
     if not problems:
         return True
+    shown = shown or writes
+    for written, folder in zip(writes, shown):
+        problems = [problem.replace(str(written), str(folder)) for problem in problems]
+    writes = shown
     reason = "conversion incomplete: " + "; ".join(problems)
     log = ctx.run_dir / "{}.log".format(name)
     with open(str(log), "a", encoding="utf-8") as handle:
@@ -100,11 +106,34 @@ def convert(ctx):
     files, just now."""
     if "prepare" in ctx.config:
         return _dialect_steps(ctx, "convert")
+    convert, run_id = ctx.config["convert"], ctx.run_dir.name
+    folders = [convert["serving_server"], convert["serving_client"]]
+    # Written beside the config's folders, then renamed into place (model/converted.py): no other run
+    # rewrites the model this run's services read.
+    parts = {folder: str(start_part(folder, run_id)) for folder in folders}
+    args = list(convert["args"])
+    for index, word in enumerate(args[:-1]):
+        if word in ("--serving_server", "--serving_client"):
+            args[index + 1] = parts.get(args[index + 1], args[index + 1])
     since = time.time()
-    if not _command_step(ctx, "convert", [ctx.python(), *ctx.config["convert"]["args"]]):
+    if not (_command_step(ctx, "convert", [ctx.python(), *args])
+            and _converted(ctx, "convert", list(parts.values()), since, shown=folders)):
+        for folder in folders:
+            forget_ended(folder, run_id)
         return False
-    convert = ctx.config["convert"]
-    return _converted(ctx, "convert", [convert["serving_server"], convert["serving_client"]], since)
+    for folder in folders:
+        publish(folder, run_id)
+    ctx.progress("convert: this run's services read {} ({} points at it)".format(
+        run_copy(folders[0], run_id), folders[0]))
+    return True
+
+
+def release_conversion(ctx):
+    """At the run's end: its own converted copy goes, unless the config's folder still points at it."""
+    if "prepare" in ctx.config or "convert" not in ctx.config:
+        return
+    for folder in (ctx.config["convert"]["serving_server"], ctx.config["convert"]["serving_client"]):
+        forget_ended(folder, ctx.run_dir.name)
 
 
 def reference(ctx):

@@ -3,6 +3,8 @@
 The feed and fetch names differ from export to export (`linear_5.tmp_1`, `softmax_1.tmp_0`, ...), so
 they are always read from `serving_server_conf.prototxt`, never written as literals.
 """
+import glob
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -114,3 +116,84 @@ def main(argv=None):
         print("conversion incomplete: " + "; ".join(problems))
         return 1
     return 0
+
+
+# ---------------------------------------------------------------- one conversion per run
+
+# A conversion is written beside the config's folder (FOLDER.RUN_ID.part), checked, renamed to FOLDER.RUN_ID
+# (the run's own copy: nothing writes into it again, and the run's services read only it), and FOLDER then
+# points at it (a symlink replaced atomically), so that no other run, and no conversion by hand, rewrites the
+# model under a running case. A run id made by test_serving.sh holds the harness's pid: a copy whose run has
+# ended and that FOLDER no longer names is removed by the next run that publishes one.
+PART = ".part"
+_RUN_ID = re.compile(r"^\d{8}T\d{6}Z-(?P<pid>\d+)-\d+$")
+
+
+def run_copy(folder, run_id):
+    """The run's own converted folder beside `folder`."""
+    folder = Path(folder)
+    return folder.with_name("{}.{}".format(folder.name, run_id))
+
+
+def part_of(folder, run_id):
+    """Where the run's conversion is written before it is checked and renamed into place."""
+    copy = run_copy(folder, run_id)
+    return copy.with_name(copy.name + PART)
+
+
+def _remove(path):
+    if path.is_symlink() or path.is_file():
+        path.unlink()
+    elif path.exists():
+        import shutil
+
+        shutil.rmtree(str(path), ignore_errors=True)
+
+
+def start_part(folder, run_id):
+    """An empty folder for this run's conversion (what an earlier try of the same run left is removed)."""
+    part = part_of(folder, run_id)
+    _remove(part)
+    return part
+
+
+def publish(folder, run_id):
+    """part -> the run's copy, then `folder` -> a symlink to it, replaced atomically (readers see the old copy
+    or the new one, never half of one). A real folder there (a conversion from before, by hand) is moved
+    aside first and removed."""
+    folder, copy = Path(folder), run_copy(folder, run_id)
+    _remove(copy)
+    os.rename(str(part_of(folder, run_id)), str(copy))
+    link = folder.with_name(".{}.{}.link".format(folder.name, run_id))
+    _remove(link)
+    os.symlink(copy.name, str(link))
+    if folder.exists() and not folder.is_symlink():
+        aside = folder.with_name(".{}.{}.old".format(folder.name, run_id))
+        os.rename(str(folder), str(aside))
+        _remove(aside)
+    os.replace(str(link), str(folder))
+    forget_ended(folder)
+    return copy
+
+
+def _run_alive(run_id):
+    import psutil
+
+    match = _RUN_ID.match(run_id)
+    return match is None or psutil.pid_exists(int(match["pid"]))  # unknown run ids are kept
+
+
+def forget_ended(folder, run_id=None):
+    """Remove the run copies beside `folder` that it does not name and whose run has ended (with run_id: that
+    run's copy, whether or not its harness still runs, as the run itself finishes)."""
+    folder = Path(folder)
+    named = os.readlink(str(folder)) if folder.is_symlink() else None
+    prefix = folder.name + "."
+    for path in folder.parent.glob(glob.escape(prefix) + "*"):
+        owner = path.name[len(prefix):]
+        owner = owner[:-len(PART)] if owner.endswith(PART) else owner
+        if path.name == named or not (_RUN_ID.match(owner) or owner == run_id):
+            continue
+        if owner == run_id or not _run_alive(owner):
+            _remove(path)
+

@@ -68,32 +68,35 @@ def register(pgid, started, argv, log_path):
 
 
 def unregister(pgid, started):
-    try:
-        _entry_path(pgid, started).unlink()
-    except FileNotFoundError:
-        pass
+    _entry_path(pgid, started).unlink(missing_ok=True)
 
 
 def recover(grace):
     """Stop every registered service whose starter is gone (a harness killed with SIGKILL); forget the ones
-    that ended. Returns one line per service stopped."""
+    that ended. Returns one line per service stopped. Several runs may recover at once: an entry another run
+    removed meanwhile is simply gone (every unlink tolerates it), and a group it stopped is already gone."""
     stopped = []
     folder = registry_dir()
     for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
         try:
             entry = json.loads(path.read_text())
             pgid, started, starter = entry["pgid"], entry["started"], entry["starter"]
+        except FileNotFoundError:
+            continue  # another run forgot it meanwhile
         except (OSError, ValueError, KeyError, TypeError):
-            path.unlink()  # not an entry this code wrote
+            path.unlink(missing_ok=True)  # not an entry this code wrote
             continue
         if not group_members(pgid, started):
-            path.unlink()
+            path.unlink(missing_ok=True)
             continue
         if is_alive(starter["pid"], starter["started"]):
             continue  # another run's service, still looked after
         report = stop_group(pgid, grace, started)
         stopped.append("{} (left by a run whose harness, pid {}, is gone; log {})".format(
             report.describe(), starter["pid"], entry.get("log")))
+        if report.already_gone:
+            path.unlink(missing_ok=True)
+            continue  # another run stopped it meanwhile
         if report.stopped:
-            path.unlink()
+            path.unlink(missing_ok=True)
     return stopped
