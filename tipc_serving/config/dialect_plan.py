@@ -17,7 +17,7 @@ from ..model import registry
 from ..model.converted import SERVER_CONF
 from ..model.inference import MODEL_FILENAME, PARAMS_FILENAME, has_model
 from ..service import imports, pipeline_config
-from ..service.readiness import DEFAULT_READY_TIMEOUT
+from ..service.readiness import DEFAULT_READY_TIMEOUT, process_ops
 from ..verdict import evidence, tolerance
 from . import matrix
 
@@ -240,9 +240,9 @@ def plan_dialect(config, options, python, python_note, gpu_available, run_dir):
         "prepare": prepare_steps(config, root, options),
         "serving_dir": str(serving), "web_service_config": str(yml_path),
         "http_port": http_port, "rpc_port": _port(config, yml, "rpc_port", yml_path),
-        # Any pipeline reply proves the service answers: a name it does not serve gets one too.
+        # The readiness probe: the HTTP gateway answers it at any service name (service/readiness.py).
         "url": "http://127.0.0.1:{}/{}/prediction".format(http_port, list(yml["op"])[0]),
-        "ready_timeout": options.ready_timeout or DEFAULT_READY_TIMEOUT,
+        "ready_timeout": options.ready_timeout or DEFAULT_READY_TIMEOUT, "process_ops": process_ops(yml),
         "cases": cases,
     }
 

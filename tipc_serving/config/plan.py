@@ -25,7 +25,7 @@ from ..model import registry
 from ..model.inference import MODEL_FILENAME, PARAMS_FILENAME, has_model
 from ..service import pipeline_config
 from ..service.process import DEFAULT_STOP_GRACE
-from ..service.readiness import DEFAULT_READY_TIMEOUT
+from ..service.readiness import DEFAULT_READY_TIMEOUT, process_ops
 from ..verdict import evidence, tolerance
 from ..verdict.golden import golden_path
 from . import dialect_plan, machine, matrix, tipc
@@ -237,7 +237,7 @@ def plan_config(config, context, cases, project_python, options):
         "web_service_config": context["web_service_config"],
         "image_path": str(image_path),
         "op_name": op_name, "http_port": http_port, "rpc_port": rpc_port, "url": url, "endpoint": endpoint,
-        "ready_timeout": context["ready_timeout"],
+        "ready_timeout": context["ready_timeout"], "process_ops": process_ops(context["service_config"]),
         "cases": plan_cases,
     }
 

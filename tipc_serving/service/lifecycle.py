@@ -3,12 +3,13 @@
 - start: argv runs with start_new_session, so its main process leads a new process group that holds
   everything it starts (op processes, the HTTP gateway), and nothing of ours. Its pid and start time
   go into the machine's registry (record.py) until it is stopped.
-- ready: its gateway answers with a pipeline reply from a listener of its own group (readiness.py).
+- ready: its gateway and gRPC server listen from its own group and its ops initialised (readiness.py).
 - stop: by group (process.py), once, with SIGINT and SIGTERM held so that no signal cuts it short.
 
 `with Service(...) as service: service.wait_ready(...)` is the one start/ready/stop sequence, used by
 the case runner and the tests' fixtures alike; it stops the group on any exception or signal.
 """
+import os
 import signal
 import subprocess
 import time
@@ -33,9 +34,12 @@ class Service:
         self.log_path = log_path
         self.stop_grace = stop_grace
         self.stop_report = None
+        # Unbuffered: what each op process prints (its "init success", readiness.py) reaches the log at once.
+        env = dict(os.environ if env is None else env, PYTHONUNBUFFERED="1")
         # No signal between the start and the registration: a started service is never unregistered. The
         # service itself must not inherit the held signals, or it would ignore our SIGTERM.
         with deferred_signals() as unheld, open(str(log_path), "ab") as log:
+            self.log_offset = log.tell()  # where this start's part of the log begins
             self.process = subprocess.Popen(self.argv, cwd=None if cwd is None else str(cwd), env=env, stdout=log,
                                             stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                             start_new_session=True,
@@ -48,9 +52,10 @@ class Service:
         """The main process, which is also the process group id."""
         return self.process.pid
 
-    def wait_ready(self, url, http_port, timeout):
-        """Seconds until the service answered (service/readiness.py), or NotReady saying why."""
-        return wait_ready(self.pid, url, http_port, timeout, self.log_path, POLL_INTERVAL, self.started)
+    def wait_ready(self, url, http_port, timeout, rpc_port=None, pipeline_log_dir=None, process_ops=()):
+        """Seconds until the service is ready (service/readiness.py), or NotReady saying why."""
+        return wait_ready(self.pid, url, http_port, timeout, self.log_path, POLL_INTERVAL, self.started, rpc_port,
+                          pipeline_log_dir, process_ops, self.log_offset)
 
     def whole_problem(self):
         return whole_problem(self.pid, self.started)
