@@ -16,6 +16,7 @@ COMMANDS = {
     "finish": (CHAIN, "close a run, print its table; exit 0 only if all is well"),
     "abort": (CHAIN, "after an interruption: stop what still runs, mark unfinished cases"),
     "converted": ("tipc_serving.model.converted", "check that a conversion wrote its files"),
+    "replay": ("tipc_serving.chain.replay", "replay a case's captured feeds through Paddle Inference, compare"),
     "report": ("tipc_serving.report.cli", "print a run's table, or merge shard reports"),
 }
 

@@ -80,10 +80,10 @@ def check_program(model_file):
         raise UserError("{} is not a Paddle inference program: it has no operators".format(model_file))
 
 
-def predictor_config(model_dir, settings, quiet=True):
+def predictor_config(model_dir, settings, quiet=True, model_filename=MODEL_FILENAME, params_filename=PARAMS_FILENAME):
     import paddle.inference as paddle_infer
 
-    model_file, params_file = model_files(model_dir)
+    model_file, params_file = model_files(model_dir, model_filename, params_filename)
     check_program(model_file)
     config = paddle_infer.Config(str(model_file), str(params_file))
     precision = {

@@ -52,3 +52,46 @@ def for_case(precision, config_atol=None, config_rtol=None):
         precision_atol, precision_rtol = TOLERANCE_BY_PRECISION.get(precision, (atol, rtol))
         atol, rtol = max(atol, precision_atol), max(rtol, precision_rtol)
     return Tolerance(atol, rtol)
+
+
+# ------------------------------------------------------------------ tensors (verdict/tensors.py)
+# How close a served predictor's output tensor must be to Paddle Inference's on the original model, run with
+# the reference settings (CPU fp32, no oneDNN, no TensorRT). One row per engine the served op ran, by device
+# and precision; figures after PaddleTest's inference QA (fp32 1e-5; oneDNN 1e-4 to 1e-2; TensorRT fp16 1e-2 to
+# 2e-2, int8 up to 5e-1) and OpenVINO's comparators (fp32 1e-4 abs/rel on accelerators). Integer outputs are
+# always compared exactly; NaN and Inf never pass.
+TENSOR_TOLERANCE = {
+    ("cpu", "fp32"): Tolerance(1e-5, 1e-5),
+    ("cpu_onednn", "fp32"): Tolerance(1e-4, 1e-3),
+    ("cpu_onednn", "bf16"): Tolerance(1e-2, 1e-2),
+    ("cpu", "bf16"): Tolerance(1e-2, 1e-2),
+    ("gpu", "fp32"): Tolerance(1e-4, 1e-4),
+    ("gpu_trt", "fp32"): Tolerance(1e-4, 1e-3),
+    ("gpu_trt", "fp16"): Tolerance(2e-2, 2e-2),
+    ("gpu_trt", "int8"): Tolerance(5e-1, 5e-1),
+}
+
+
+def engine_of(settings):
+    """The TENSOR_TOLERANCE row of an op's LocalPredictor settings (as its load_model_config got them)."""
+    precision = str(settings.get("precision") or "fp32").lower()
+    if settings.get("use_gpu"):
+        engine = "gpu_trt" if settings.get("use_trt") else "gpu"
+        precision = precision if engine == "gpu_trt" else "fp32"  # precision is TensorRT's alone on a GPU
+    else:  # oneDNN needs IR optimisation: without it enable_mkldnn() does nothing (ENVIRONMENT.md)
+        engine = "cpu_onednn" if settings.get("use_mkldnn") and settings.get("ir_optim") else "cpu"
+        precision = precision if precision == "bf16" else "fp32"  # Serving ignores int8/fp16 on CPU
+    return engine, precision
+
+
+def for_tensor(settings, name, overrides=None):
+    """(Tolerance, why) of one output of an op: a per-output override, else the row of the op's engine."""
+    if overrides and name in overrides:
+        atol, rtol = overrides[name]
+        return Tolerance(atol, rtol), "override for {}".format(name)
+    engine, precision = engine_of(settings)
+    row = TENSOR_TOLERANCE.get((engine, precision))
+    if row is None:
+        raise ValueError("no tensor tolerance for {} {}".format(engine, precision))
+    return row, "{} {}".format(engine.replace("_", " ").replace("onednn", "oneDNN").replace("trt", "TensorRT"),
+                               precision)
