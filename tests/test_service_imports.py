@@ -79,3 +79,27 @@ def test_what_the_services_own_module_imports_is_checked_too(tmp_path):
     (script.parent / "helper_of_the_service.py").write_text("import tipc_no_such_module\n")
     problem = imports.missing_import(sys.executable, script, script.parent)
     assert "`import helper_of_the_service` fails: ModuleNotFoundError: No module named 'tipc_no_such_module'" in problem
+
+
+def test_the_scripts_own_sys_path_changes_count(tmp_path):
+    # PaddleVideo's service appends the repository's root before it imports paddlevideo
+    (tmp_path / "repo_package").mkdir()
+    (tmp_path / "repo_package" / "__init__.py").write_text("")
+    folder = tmp_path / "deploy" / "serving"
+    folder.mkdir(parents=True)
+    script = folder / "web_service.py"
+    script.write_text("import os\nimport sys\n__dir__ = os.path.dirname(os.path.abspath(__file__))\n"
+                      "sys.path.append(os.path.abspath(os.path.join(__dir__, '../../')))\nimport repo_package\n")
+    assert imports.path_prelude(script.read_text()) == [
+        "__dir__ = os.path.dirname(os.path.abspath(__file__))",
+        "sys.path.append(os.path.abspath(os.path.join(__dir__, '../../')))"]
+    assert imports.missing_import(sys.executable, script, folder) is None
+    script.write_text("import repo_package\n")  # without the append, the package is not found
+    assert "No module named 'repo_package'" in imports.missing_import(sys.executable, script, folder)
+
+
+def test_the_check_leaves_no_serving_logs_in_the_services_folder(tmp_path):
+    # importing paddle_serving_server creates PipelineServingLogs/ where it runs
+    script = service_script(tmp_path)
+    assert imports.missing_import(sys.executable, script, script.parent) is None
+    assert sorted(p.name for p in script.parent.iterdir()) == ["helper_of_the_service.py", "web_service.py"]

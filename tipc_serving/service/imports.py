@@ -10,8 +10,10 @@ package that provides it.
 """
 import ast
 import json
+import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 # The package to install for a module that is missing (pip names; the README's commands install them).
@@ -27,8 +29,14 @@ CHECK_TIMEOUT = 120.0
 
 # Run in the service's interpreter: import each group's alternatives, report the groups none of which imports.
 _CHECKER = r"""
-import importlib, json, sys, traceback
+import importlib, json, os, sys
 sys.path.insert(0, sys.argv[1])
+scope = {"__file__": sys.argv[3], "__name__": "__tipc_import_check__", "os": os, "sys": sys}
+for statement in json.loads(sys.argv[4]):  # the script's own sys.path changes, as it makes them
+    try:
+        exec(statement, scope)
+    except Exception:
+        pass
 failed = []
 for group in json.loads(sys.argv[2]):
     problems = []
@@ -64,6 +72,32 @@ def _catches_import_error(handler):
     return handler.type is None or any(getattr(name, "id", None) in IMPORT_ERRORS for name in names)
 
 
+def _os_only(node):
+    """Whether every call in node is an os.* function (os.path.join(...), os.path.dirname(__file__), ...)."""
+    for call in (n for n in ast.walk(node) if isinstance(n, ast.Call)):
+        func = call.func
+        while isinstance(func, ast.Attribute):
+            func = func.value
+        if not (isinstance(func, ast.Name) and func.id == "os"):
+            return False
+    return True
+
+
+def path_prelude(source):
+    """The script's top-level sys.path changes and the os.path assignments they use, as source lines:
+    PaddleVideo's service appends the repository's root (`__dir__ = os.path.dirname(...)`,
+    `sys.path.append(...)`) before it imports paddlevideo."""
+    prelude = []
+    for node in ast.parse(source).body:
+        if isinstance(node, ast.Assign) and all(isinstance(t, ast.Name) for t in node.targets) and _os_only(node):
+            prelude.append(ast.get_source_segment(source, node))
+        elif isinstance(node, ast.Expr) and isinstance(node.value, ast.Call) and isinstance(
+                node.value.func, ast.Attribute) and ast.get_source_segment(source, node.value.func).startswith(
+                "sys.path.") and all(_os_only(arg) for arg in node.value.args):
+            prelude.append(ast.get_source_segment(source, node))
+    return prelude
+
+
 def import_groups(source):
     """The script's top-level imports as groups of alternatives: [[modules], [modules], ...] per group; a
     group is satisfied when one alternative imports whole."""
@@ -84,18 +118,23 @@ def missing_import(python, script, cwd):
     that fails, the module that is missing and the package to install."""
     script = Path(script)
     try:
-        groups = import_groups(script.read_text(encoding="utf-8", errors="replace"))
+        source = script.read_text(encoding="utf-8", errors="replace")
+        groups, prelude = import_groups(source), path_prelude(source)
     except (OSError, SyntaxError):
         return None  # a script that cannot be read or parsed fails visibly when the service starts
     if not groups:
         return None
-    try:
-        done = subprocess.run([str(python), "-c", _CHECKER, str(script.parent), json.dumps(groups)], cwd=str(cwd),
-                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, timeout=CHECK_TIMEOUT,
-                              universal_newlines=True)
-        failed = json.loads(done.stdout.strip().splitlines()[-1])
-    except (OSError, subprocess.TimeoutExpired, ValueError, IndexError):
-        return None  # the interpreter itself is checked elsewhere; the service's start says the rest
+    # Importing paddle_serving_server writes PipelineServingLogs/ into $SERVING_LOG_PATH (else the folder it
+    # runs in): a folder of its own, removed after, so that the user's service folder stays as it was.
+    with tempfile.TemporaryDirectory(prefix="tipc-import-check-") as logs:
+        try:
+            done = subprocess.run([str(python), "-c", _CHECKER, str(script.parent.resolve()), json.dumps(groups),
+                                   str(script.resolve()), json.dumps(prelude)], cwd=str(cwd),
+                                  env=dict(os.environ, SERVING_LOG_PATH=logs), stdout=subprocess.PIPE,
+                                  stderr=subprocess.DEVNULL, timeout=CHECK_TIMEOUT, universal_newlines=True)
+            failed = json.loads(done.stdout.strip().splitlines()[-1])
+        except (OSError, subprocess.TimeoutExpired, ValueError, IndexError):
+            return None  # the interpreter itself is checked elsewhere; the service's start says the rest
     if not failed:
         return None
     first = failed[0]
