@@ -33,6 +33,7 @@ from ..verdict.inputs import InputError, load_served
 from ..verdict.judge import CheckResult, compare, identical_answers
 from ..verdict.replies import reader_for
 from ..verdict.result_lines import parse_lines
+from .capture import capture_env, compare_tensors
 from .commands import TimedOut, decisive_line, loopback_env, run_logged
 from .prepare import COMPARE_RESULTS
 
@@ -84,7 +85,7 @@ class CaseRun:
         self.ctx.status_line(ok, argv, log)
 
     def start_service(self):
-        env = loopback_env(SERVING_LOG_PATH=self.dir, SERVING_HOME=self.dir)
+        env = loopback_env(SERVING_LOG_PATH=self.dir, SERVING_HOME=self.dir, **capture_env(self.dir))
         service = Service(self.service_argv(), self.facts.server_log, cwd=self.case["service"]["cwd"], env=env,
                           stop_grace=self.ctx.stop_grace)
         record_started(self.ctx.started_groups_path, service.pid, service.started)
@@ -250,6 +251,15 @@ class CaseRun:
             self.status_line(client.check.passed, argv, self.dir / (stem + ".log"))
         self.timings["check_s"] = time.monotonic() - start
 
+    def compare_tensors(self):
+        """The engine level (chain/capture.py): every captured request replayed through Paddle Inference."""
+        start = time.monotonic()
+        self.facts.tensors, argv, log, returncode = compare_tensors(
+            sys.executable, self.dir, self.config, self.ctx.run_dir.name, self.facts.server_log,
+            timeout=max(60.0, self.deadline - time.monotonic()))
+        self.status_line(not self.facts.tensors.failed, argv, log)
+        self.timings["replay_s"] = time.monotonic() - start
+
     def record(self):
         """The verdict from the facts, into the report; a failed case that no command line marked failed
         gets one, naming the service command and the log that says why."""
@@ -263,7 +273,8 @@ class CaseRun:
         self.ctx.report.update_case(self.name, status=status, reason=reason,
                                     timings={k: round(v, 3) for k, v in self.timings.items()},
                                     check=self.checks.get("HTTP"), rpc_check=self.checks.get("gRPC"),
-                                    effective={s.key: s.as_dict() for s in self.facts.settings})
+                                    effective={s.key: s.as_dict() for s in self.facts.settings},
+                                    tensors=self.facts.tensors.as_dict() if self.facts.tensors else None)
         if status != self.status:
             self.ctx.progress("case {} {}{}".format(self.name, status.upper(), ": " + reason if reason else ""))
         self.status = status
@@ -296,8 +307,11 @@ class CaseRun:
                     ran_benchmark = True
             self.stop(service)
         if self.facts.not_ready is None:
-            self.read_settings(answered=self.inference_ran())
+            answered = self.inference_ran()
+            self.read_settings(answered=answered)
             self.check_answers()
+            if answered:
+                self.compare_tensors()
         return self.record(), ran_benchmark
 
     def answers(self):

@@ -108,6 +108,16 @@ def prepare_steps(config, root, options):
     return steps
 
 
+def replay_models(config, root):
+    """Each converted model with its original (chain/replay.py matches an op's served folder to it); an export
+    straight into the serving folder (PaddleDetection) has no original but itself."""
+    return [{"role": c.role, "serving_server": str((root / c.serving_server).resolve()), "served_as": [],
+             "dirname": str((root / c.dirname).resolve()) if c.dirname and (
+                 c.command is None or c.command.label != "export") else None,
+             "model_filename": _model_files(c)[0], "params_filename": _model_files(c)[1]}
+            for c in config.conversions if c.serving_server]
+
+
 def _service_yml(config, root):
     path = (root / config.serving_dir / config.service_config).resolve()
     try:
@@ -237,7 +247,7 @@ def plan_dialect(config, options, python, python_note, gpu_available, run_dir):
         "config_path": str(config.path), "model_name": config.model_name, "run_dir": run_dir,
         "dialect": config.dialect, "script": config.script, "coverage": coverage, "repo_root": str(root),
         "python": python, "python_note": python_note,
-        "prepare": prepare_steps(config, root, options),
+        "prepare": prepare_steps(config, root, options), "replay_models": replay_models(config, root),
         "serving_dir": str(serving), "web_service_config": str(yml_path),
         "http_port": http_port, "rpc_port": _port(config, yml, "rpc_port", yml_path),
         # The readiness probe: the HTTP gateway answers it at any service name (service/readiness.py).

@@ -44,6 +44,8 @@ def failure_details(case):
     lines = [str(case.get("reason") or "")]
     lines += check_details("", case.get("check") or {})
     lines += check_details("gRPC ", case.get("rpc_check") or {})
+    tensors = case.get("tensors") or {}
+    lines += ["tensors: {}".format(tensors["summary"])] if tensors.get("summary") else []
     lines.extend("{} log: {}".format(kind, path) for kind, path in sorted(case.get("logs", {}).items()))
     text = "\n".join(line for line in lines if line)
     return text if len(text) <= DETAILS_LIMIT else text[:DETAILS_LIMIT] + "\n... (truncated)"

@@ -110,18 +110,19 @@ class Report:
         self.save()
 
     def update_case(self, name, status=None, reason=None, timings=None, check=None, logs=None, rpc_check=None,
-                    effective=None):
+                    effective=None, tensors=None):
         """Change what is given and keep the rest; timings and logs are merged key by key because
         the case runner learns them one phase at a time. Everything is checked before anything
         changes, so a refused update leaves the report (in memory and on disk) as it was.
         check / rpc_check: the HTTP / gRPC answers judged (verdict.judge.CheckResult.as_dict()); effective:
-        setting -> what Paddle's output shows of it (verdict.evidence.Setting.as_dict())."""
+        setting -> what Paddle's output shows of it (verdict.evidence.Setting.as_dict()); tensors: the engine
+        level, every output compared per fetch (verdict.tensors.TensorCheck.as_dict())."""
         case = self.case(name)
         if status is not None:
             check_choice(status, CASE_STATUSES, "case status")
         timings = {check_timing_key(key): check_seconds(value, "timing {}".format(key))
                    for key, value in (timings or {}).items()}
-        for given in (check, rpc_check, effective):
+        for given in (check, rpc_check, effective, tensors):
             if given is not None and not isinstance(given, dict):
                 raise ReportError("check result must be a JSON object, got {}".format(type(given).__name__))
         logs = {str(kind): str(path) for kind, path in (logs or {}).items()}
@@ -137,6 +138,8 @@ class Report:
             case["rpc_check"] = rpc_check
         if effective is not None:
             case["effective"] = effective
+        if tensors is not None:
+            case["tensors"] = tensors
         case["timings"].update(timings)
         case["logs"].update(logs)
         self.save()

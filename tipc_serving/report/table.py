@@ -29,8 +29,8 @@ def middle_cut(text, width):
 def run_rows(run, prefix=""):
     """Table rows (name, status, seconds, diff, reason) for a run's cases, its failed steps and its skipped
     checks."""
-    rows = [(prefix + case["name"], STATUS_LABELS.get(case["status"], case["status"].upper()),
-             case_seconds(case), (case.get("check") or {}).get("max_abs_diff"), case.get("reason") or "")
+    rows = [(prefix + case["name"], STATUS_LABELS.get(case["status"], case["status"].upper()), case_seconds(case),
+             (case.get("check") or case.get("tensors") or {}).get("max_abs_diff"), case.get("reason") or "")
             for case in run["cases"]]
     rows.extend((prefix + "step:" + step["name"], STATUS_LABELS[step["status"]], step.get("seconds"), None,
                  step.get("reason") or "") for step in shown_steps(run))

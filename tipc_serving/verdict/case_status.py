@@ -4,11 +4,14 @@ The case runner (chain/case.py) gathers facts and records them; it decides nothi
 
     passed   its service became ready, every client exited 0, the service was still whole after them,
              every setting it names is in effect (Paddle's own output says so, verdict/evidence.py),
-             every client's answers matched the reference (verdict/judge.py), and the service stopped;
+             every client's answers matched the reference (verdict/judge.py), every output tensor each op
+             computed for its captured requests matched Paddle Inference on the original model
+             (verdict/tensors.py: a capture that did not happen fails), and the service stopped;
     partial  all of that, except that something could not be checked here: the reason says what and why
              (never a plain PASS for something unchecked). A config in one of PaddlePaddle's layouts whose
              answers cannot be compared (detection, OCR, ...) is at best partial: its chain is checked (ready,
-             clients exit 0, every reply's err_no 0, clean stop), and the reason says the answers were not;
+             clients exit 0, every reply's err_no 0, clean stop) and passes when its tensors were compared; it is
+             partial only when even they could not be (the reason says why);
     failed   anything else, with every reason found.
 """
 from dataclasses import dataclass, field
@@ -52,6 +55,7 @@ class CaseFacts:
     benchmark_exit: Optional[int] = None                  # tools/benchmark.py's exit status, when it ran
     benchmark_error: str = ""
     answers_not_compared: Optional[str] = None            # why the answers cannot be judged here (a dialect's)
+    tensors: Optional[object] = None                      # verdict.tensors.TensorCheck: the engine level
 
 
 def _failures(facts):
@@ -66,6 +70,8 @@ def _failures(facts):
     reasons += [s.describe() for s in facts.settings if s.status == NOT_IN_EFFECT]
     reasons += ["{} answers: {}".format(c.label, c.check.summary_line())
                 for c in facts.clients if c.check is not None and c.check.failed]
+    if facts.tensors is not None and facts.tensors.failed:  # a capture that did not happen is never a pass
+        reasons.append(facts.tensors.summary_line())
     if facts.same_as_twin:
         reasons.append(facts.same_as_twin)
     if facts.stop_problem:
@@ -91,12 +97,23 @@ def case_status(facts):
     summary = checks[0].summary_line() if checks else ""
     warnings = [check.discrimination_warning for check in checks[:1] if check.discrimination_warning]
     unchecked = ["not checked: " + s.describe() for s in facts.settings if s.status == NOT_CHECKED]
-    if facts.answers_not_compared:
+    tensors = _tensor_level(facts)
+    if facts.answers_not_compared and (tensors is None or facts.tensors.unavailable):
         replies = ["{} {}".format(c.label, c.replies.describe()) for c in facts.clients if c.replies is not None]
-        return "partial", "; ".join([facts.answers_not_compared] + replies + unchecked)
-    if unchecked:
+        return "partial", "; ".join([facts.answers_not_compared] + ([tensors] if tensors else []) + replies + unchecked)
+    if facts.answers_not_compared:  # the engine level compared every output: the answers were compared
+        replies = ["{} {}".format(c.label, c.replies.describe()) for c in facts.clients if c.replies is not None]
+        summary = "; ".join([tensors] + replies)
+    elif tensors:
+        summary = "; ".join([summary, tensors])
+    if unchecked or (facts.tensors is not None and facts.tensors.unavailable):
         return "partial", "; ".join(unchecked + [summary] + warnings)
     return "passed", "; ".join([summary] + warnings)
+
+
+def _tensor_level(facts):
+    """The engine level's line: each op's outputs against Paddle Inference (None when it was not run)."""
+    return facts.tensors.summary_line() if facts.tensors is not None else None
 
 
 def golden_step_status(check):
