@@ -566,14 +566,7 @@ def test_stand_in_configs_keep_the_lines_the_scripts_edit_by_number():
 # ---------------------------------------------------------------- end to end through the harness
 
 # What the harness does not do yet (issue 19): each entry names it; the test is xfail(strict) until it does.
-NOT_YET = {
-    "PaddleVideo": "the plan's import check (tipc_serving/service/imports.py) does not see the script's "
-                   "sys.path.append of the repository's root and refuses `import paddlevideo.loader.pipelines`; "
-                   "the case must run and fail quoting the service's TypeError (prepare_pipeline_config() got an "
-                   "unexpected keyword argument 'yaml_file')",
-    "Template": "the harness does not yet name op tipc_example in the reason of the template's CPU case that "
-                "config.yml puts on the GPU (the template's web service ignores the bare op.* words)",
-}
+NOT_YET = {}
 E2E_MODELS = {"PaddleClas": "ResNet50_vd", "PaddleSeg": "pp_liteseg_stdc1", "PaddleVideo": "PP-TSM",
               "Step6": "mobilenet_v3_small", "Template": "tipc_example"}
 
@@ -646,9 +639,6 @@ def test_the_served_stand_ins_are_left_as_they_were(dialect_run):
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="the plan's import check (tipc_serving/service/imports.py) imports "
-                                       "paddle_serving_server in the service's folder, which writes "
-                                       "PipelineServingLogs there")
 def test_the_served_stand_ins_get_no_serving_logs_of_the_harness(dialect_run):
     """The harness keeps Paddle Serving's logs per case (SERVING_LOG_PATH): none in the repositories."""
     _, _, watched = dialect_run

@@ -212,8 +212,8 @@ class CaseRun:
         Without any answer nothing is in effect or unchecked, but a setting Paddle refused (an op's GPU on a
         machine without one: the service dies) is still a fact, and its line names the op."""
         # An option Paddle Serving does not read is never in effect, whatever the logs say.
-        self.facts.settings = [Setting(option.split("=", 1)[0], option.split("=", 1)[1], None, NOT_CHECKED,
-                                       "not an option Paddle Serving 0.9 reads: the service ignores it")
+        why = self.case.get("ignored_why") or "not an option Paddle Serving 0.9 reads: the service ignores it"
+        self.facts.settings = [Setting(option.split("=", 1)[0], option.split("=", 1)[1], None, NOT_CHECKED, why)
                                for option in self.case.get("ignored_options") or []]
         for note in self.case.get("notes") or []:  # e.g. an op left on the GPU in a CPU case
             self.ctx.progress("case {}: {}".format(self.name, note))

@@ -9,6 +9,7 @@ the harness downloads nothing, and exports an untrained seeded network only when
 (`--seeded-export`, for the models tools/export_model.py builds).
 """
 import copy
+import os
 from pathlib import Path
 
 from .. import REPO_ROOT
@@ -58,17 +59,25 @@ def _model_step(config, conversion, root, options):
 
     def error(problem):
         return ConfigError(config.path, entry.line, entry.key, problem)
+    seeded_problem = _seeded_export_problem(config.model_name, model_file, params_file)
     if options.seeded_export:
-        if config.model_name not in registry.REGISTRY:
-            raise error("--seeded-export: '{}' is not a model tools/export_model.py builds (known: {})".format(
-                config.model_name, ", ".join(sorted(registry.REGISTRY))))
-        names_problem = registry.export_names_problem(model_file, params_file)
-        if names_problem:
-            raise error("--seeded-export: " + names_problem)
-        return {"name": "export", "argv": registry.export_argv(config.model_name, model_dir), "cwd": str(REPO_ROOT),
+        if seeded_problem:
+            raise error("--seeded-export: " + seeded_problem)
+        return {"name": "export", "argv": registry.export_argv(config.model_name, model_dir, config.seeded_input_name),
+                "cwd": str(REPO_ROOT),
                 "log": "export.log"}
-    raise error("no inference model in {} ({} and {}){}; or pass --seeded-export to serve an untrained seeded "
-                "network instead".format(model_dir, model_file, params_file, _download_hint(conversion)))
+    # --seeded-export is suggested only where it works
+    raise error("no inference model in {} ({} and {}){}{}".format(
+        model_dir, model_file, params_file, _download_hint(conversion),
+        "" if seeded_problem else "; or pass --seeded-export to serve an untrained seeded network instead"))
+
+
+def _seeded_export_problem(model_name, model_file, params_file):
+    """Why --seeded-export cannot build this model (None when it can)."""
+    if model_name not in registry.REGISTRY:
+        return "'{}' is not a model tools/export_model.py builds (known: {})".format(
+            model_name, ", ".join(sorted(registry.REGISTRY)))
+    return registry.export_names_problem(model_file, params_file)
 
 
 def _export_step(config, conversion, root):
@@ -143,9 +152,10 @@ def _requested(config, yml, case, edits, cwd):
     is device_type 2) is no error here, as the real service takes it too; the case says it was ignored."""
     conf = copy.deepcopy(yml)
     options = ["{}={}".format(key, value) for key, value in edits.items()]
-    options += [word for word in (w[len("--opt="):] if w.startswith("--opt=") else w for w in case.service.argv)
-                if word.startswith("op.") and "=" in word]
-    ignored = []
+    words = [word for word in (w[len("--opt="):] if w.startswith("--opt=") else w for w in case.service.argv)
+             if word.startswith("op.") and "=" in word]
+    ignored = [] if config.service_reads_options else words  # the service reads only config.yml
+    options += words if config.service_reads_options else []
     for option in options:
         try:
             pipeline_config.apply_override(conf, option)
@@ -163,7 +173,9 @@ def _requested(config, yml, case, edits, cwd):
     op = named[0] if named else (ops[0] if ops else None)
     if op is None:
         return None, ignored, []
-    return evidence.requested_settings(conf["op"][op].get("local_service_conf") or {}), ignored, []
+    # one op: its settings, and its name for the reasons (`op tipc_example: device ...`)
+    requested = dict(evidence.requested_settings(conf["op"][op].get("local_service_conf") or {}), op=op)
+    return requested, ignored, _gpu_ops_notes(case, {"ops": {op: requested}}, options)
 
 
 def _gpu_ops_notes(case, requested, options):
@@ -204,6 +216,8 @@ def plan_cases(config, root, serving, yml, gpu_available, gpu_mode):
         planned.append({
             "name": case.name, "device": case.device, "settings": case.settings,
             "requested": requested, "ignored_options": ignored, "notes": notes,
+            "ignored_why": (None if config.service_reads_options else
+                            "its web service takes no arguments and reads only config.yml: the service ignores it"),
             "service": {"argv": case.service.argv, "cwd": str(cwd), "log": case.service.log or "server.log"},
             "clients": [{"label": client.label, "argv": client.argv, "cwd": str((root / client.cwd).resolve()),
                          "log": client.log or "client_{}.log".format(index), "compare": False}
@@ -212,6 +226,16 @@ def plan_cases(config, root, serving, yml, gpu_available, gpu_mode):
             "skip_reason": skip_reason, "fail_reason": fail_reason, "twin": None,
             "serving_dir": str(serving)})
     return planned
+
+
+def _check_inputs(config, root):
+    """Every test input the config names is there (the clients read it from their folder)."""
+    for entry, cwd in config.inputs:
+        path = (root / cwd / entry.value).resolve()
+        if not path.exists():
+            raise ConfigError(config.path, entry.line, entry.key, "no {} (the client reads it from {}): put it there "
+                              "(TIPC's `bash test_tipc/prepare.sh {} serving_infer` fetches a config's data)".format(
+                                  path, (root / cwd).resolve(), os.path.relpath(config.path, str(root))))
 
 
 def _check_imports(config, cases, python):
@@ -240,6 +264,8 @@ def plan_dialect(config, options, python, python_note, gpu_available, run_dir):
     if http_port is None:
         raise config.error("web_service", "{} sets no http_port: the harness needs it to know when the service is "
                                           "ready".format(yml_path))
+    prepare = prepare_steps(config, root, options)  # a missing model first: it is the first thing missing
+    _check_inputs(config, root)
     cases = plan_cases(config, root, serving, yml, gpu_available, options.gpu)
     _check_imports(config, cases, python)
     coverage = NOT_COMPARED + config.coverage if config.coverage else None
@@ -247,7 +273,7 @@ def plan_dialect(config, options, python, python_note, gpu_available, run_dir):
         "config_path": str(config.path), "model_name": config.model_name, "run_dir": run_dir,
         "dialect": config.dialect, "script": config.script, "coverage": coverage, "repo_root": str(root),
         "python": python, "python_note": python_note,
-        "prepare": prepare_steps(config, root, options), "replay_models": replay_models(config, root),
+        "prepare": prepare, "replay_models": replay_models(config, root),
         "serving_dir": str(serving), "web_service_config": str(yml_path),
         "http_port": http_port, "rpc_port": _port(config, yml, "rpc_port", yml_path),
         # The readiness probe: the HTTP gateway answers it at any service name (service/readiness.py).

@@ -103,6 +103,7 @@ class DialectConfig:
     service_config: str                 # the config.yml the service reads, relative to serving_dir
     coverage: Optional[str]             # None: answers compared with Paddle Inference; else why not
     seeded_input_name: Optional[str] = None  # --seeded-export: the feed name the repository's export gives
+    service_reads_options: bool = True  # False: its web service reads only config.yml (the template's)
     inputs: List[tuple] = field(default_factory=list)  # (entry, the client's cwd) of each test input the config names
     lines: Dict[str, int] = field(default_factory=dict)
 

@@ -17,6 +17,7 @@ class Template(Dialect):
     known = {"model_name", "python", "trans_model", "serving_dir", "web_service", "pipline", "--image_dir",
              "--img_dir", *CONVERT}
     patterns = (r"op\.\w+\.local_service_conf\.(devices|use_mkldnn|thread_num|use_trt|precision)",)
+    service_reads_options = False  # its script passes bare op.* words that its web service never reads
 
     def leaf(self, entries, leaf):
         found = entries.matching(r"op\.\w+\.local_service_conf\." + leaf)
@@ -48,6 +49,8 @@ class Template(Dialect):
                     cases.append(self.case("gpu", "usetrt_{}_precision_{}".format(trt, precision), web, options,
                                            entries, image))
         return self.config(entries, conversions=[one_conversion(entries, None)], cases=cases,
+                           # the template's web_service.py takes no arguments: prepare_pipeline_config("config.yml")
+                           service_reads_options=self.service_reads_options,
                            service_config=config_flag(web),
                            coverage="the template's client prints its own reply format, not this harness's result "
                                     "lines")

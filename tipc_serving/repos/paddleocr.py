@@ -88,6 +88,7 @@ class PaddleOCRLegacy(Template):
     gpu_value = "gpu"      # `elif [ ${use_gpu} = "gpu" ]`; "0" and '"0"' fall to "Does not support hardware"
     cpu_devices = ""       # `${web_use_gpu_key}=""`
     gpu_devices = False    # `${web_service_py} ${set_tensorrt} ${set_precision} &`
+    service_reads_options = True  # PaddleOCR's web service parses its command line (--config, --opt)
     leaves = ("devices", "use_mkldnn", "thread_num", "use_trt", "precision")
 
     def signature(self, keys):

@@ -315,7 +315,10 @@ def judge_settings(requested, server_log_text, pipeline_log_text="", gpu_memory_
     lines in server.log, nothing is proven."""
     ops = ops_of(requested)
     if ops and ops[0][0] is None:
-        return _judge(requested, Logs(server_log_text, pipeline_log_text), gpu_memory_mb)
+        settings = _judge(requested, Logs(server_log_text, pipeline_log_text), gpu_memory_mb)
+        for setting in settings:  # a PaddlePaddle service's one op is named in the reasons, its keys kept
+            setting.op = requested.get("op")
+        return settings
     logs = op_logs(ops, server_log_text, pipeline_log_text)
     on_gpu = [op for op, _ in ops if logs[op].predictor_settings().get("use_gpu") == "True"]
     settings = []
