@@ -149,7 +149,7 @@ def replay_op(check, op, model_path, requests, models, overrides):
             check.problems.append("{}: the served model's outputs {} are not the original model's {}".format(
                 op, served_names, sorted(outputs)))
             return
-        fetched = set(meta.get("fetch") or meta.get("returned") or [])
+        fetched = set(meta.get("fetched_outputs") or meta.get("fetch") or [])
         for name in served_names:
             if name not in figures:
                 figures[name] = new_figures(op, name, name in fetched, settings, overrides)

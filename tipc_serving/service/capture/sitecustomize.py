@@ -81,7 +81,11 @@ class _Recorder:
             lod = handle.lod()
             if len(lod) > 0:
                 arrays["out_lod/" + name] = np.asarray(lod[0], dtype=np.int64)
-        meta = {"model_path": self.model_path, "settings": self.settings, "pid": os.getpid(), "slot": slot,
+        # the outputs the service got, as predict picks them: by name, else by position (an alias like
+        # PaddleClas's "prediction" names no output)
+        asked = fetch if isinstance(fetch, list) else ([fetch] if fetch else list(outputs))
+        fetched = [name for name in asked if name in outputs] or outputs[:len(asked)]
+        meta = {"fetched_outputs": fetched, "model_path": self.model_path, "settings": self.settings, "pid": os.getpid(), "slot": slot,
                 "inputs": inputs, "outputs": outputs, "fetch": fetch if isinstance(fetch, list) else
                 ([fetch] if fetch else None), "returned": sorted(returned), "batch": bool(batch)}
         arrays["meta"] = np.array(json.dumps(meta))
