@@ -194,3 +194,15 @@ def test_a_client_that_printed_no_reply_fails_the_case():
 def test_replies_in_each_way_clients_print_them(text, count, failed):
     found = read_replies(text)
     assert (found.count, len(found.failed)) == (count, failed)
+
+
+def test_a_service_that_died_at_start_because_paddle_refused_a_setting_says_that_first():
+    from tipc_serving.verdict.case_status import CaseFacts, case_status
+    from tipc_serving.verdict.evidence import NOT_IN_EFFECT, Setting
+    refused = Setting("device", "gpu", None, NOT_IN_EFFECT, "Paddle: 'GPU count is: 0.'", op="tipc_example")
+    facts = CaseFacts(server_log="server.log", not_ready="service process 7 exited before it was ready",
+                      settings=[refused])
+    status, reason = case_status(facts)
+    assert status == "failed"
+    assert reason == ("op tipc_example: device gpu requested, not in effect: Paddle: 'GPU count is: 0.'; "
+                      "service not ready: service process 7 exited before it was ready")

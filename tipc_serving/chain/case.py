@@ -312,6 +312,8 @@ class CaseRun:
             self.check_answers()
             if answered:
                 self.compare_tensors()
+        else:  # only what Paddle refused (an op's GPU on a machine without one) is a fact then
+            self.read_settings(answered=False)
         return self.record(), ran_benchmark
 
     def answers(self):

@@ -87,8 +87,9 @@ def case_status(facts):
         return "failed", facts.refused
     if facts.busy_ports:
         return "failed", "{} (not touched; free it or pass --http-port/--rpc-port)".format("; ".join(facts.busy_ports))
-    if facts.not_ready is not None:
-        return "failed", "; ".join(["service not ready: {}".format(facts.not_ready)]
+    if facts.not_ready is not None:  # a setting Paddle refused at start (an op's GPU) says why, first
+        return "failed", "; ".join([s.describe() for s in facts.settings if s.status == NOT_IN_EFFECT]
+                                   + ["service not ready: {}".format(facts.not_ready)]
                                    + ([facts.stop_problem] if facts.stop_problem else []))
     reasons = _failures(facts)
     if reasons:
