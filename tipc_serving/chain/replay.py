@@ -88,11 +88,11 @@ def read_capture(capture_dir):
     return hooks, errors, requests
 
 
-def _predictor(files):
+def _predictor(files, settings):
     import paddle.inference as paddle_infer
 
     folder, model_file, params_file = files
-    config = predictor_config(folder, InferenceSettings(), quiet=True, model_filename=model_file,
+    config = predictor_config(folder, settings, quiet=True, model_filename=model_file,
                               params_filename=params_file)
     return paddle_infer.create_predictor(config)
 
@@ -121,14 +121,15 @@ def replay_op(check, op, model_path, requests, models, overrides):
         return
     conversion, files, note = found
     settings = requests[0][2]["settings"]
-    reference = InferenceSettings()
+    # the reference settings; the served op's thread count only, which moves no precision but the sums' order
+    reference = InferenceSettings(cpu_threads=int(settings.get("thread_num") or InferenceSettings.cpu_threads))
     check.ops.append({"op": op, "model_path": model_path, "original": [str(f) for f in files], "role":
                       conversion.get("role"), "served_settings": settings, "reference_settings": reference.as_dict(),
                       "requests": len(requests), "note": note})
     if note:
         check.notes.append("{}: {}".format(op, note))
     try:
-        predictor = _predictor(files)
+        predictor = _predictor(files, reference)
     except UserError as err:
         check.problems.append("{}: {}".format(op, err))
         return
