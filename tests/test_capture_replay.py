@@ -229,6 +229,7 @@ def test_the_hook_captures_in_a_real_service(tmp_path, small_model, process_mode
     from servicekit import running_service
     from tipc_serving.client import protocol
 
+    (tmp_path / "converted").mkdir()
     served = convert_model(small_model, tmp_path / "converted")
     environ = clean_env()
     env = capture.capture_env(tmp_path / "case", environ)
