@@ -5,7 +5,7 @@ import time
 from pathlib import Path
 
 from .. import REPO_ROOT
-from ..model.converted import conversion_problems, forget_ended, publish, run_copy, start_part
+from ..model.converted import conversion_problems, declared, forget_ended, publish, run_copy, start_part
 from ..verdict import golden as golden_files
 from ..verdict.case_status import golden_step_status
 from ..verdict.inputs import load_export_info
@@ -124,7 +124,7 @@ def convert(ctx):
     for folder in folders:
         publish(folder, run_id)
     ctx.progress("convert: this run's services read {} ({} points at it)".format(
-        run_copy(folders[0], run_id), folders[0]))
+        run_copy(folders[0], run_id), declared(folders[0])))
     return True
 
 

@@ -92,7 +92,7 @@ def run(prog, send_factory, args):
                     print("{}: error: {}: err_no {}: {}".format(prog, result.image, result.err_no, result.err_msg),
                           file=sys.stderr, flush=True)
     except OutOfTime:
-        raise UserError("no answer within {:g} s (--timeout, the whole run): {} of {} images answered".format(
+        raise UserError("no answer within {:g} s (--timeout, the whole run): stopped after {} of {} images".format(
             args.timeout, answered, len(paths))) from None
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)

@@ -129,9 +129,20 @@ PART = ".part"
 _RUN_ID = re.compile(r"^\d{8}T\d{6}Z-(?P<pid>\d+)-\d+$")
 
 
-def run_copy(folder, run_id):
-    """The run's own converted folder beside `folder`."""
+_COPY_SUFFIX = re.compile(r"(\.\d{8}T\d{6}Z-\d+-\d+)+$")
+
+
+def declared(folder):
+    """The config's folder of a conversion, even when given as the run copy it points at (a plan resolves
+    symlinks): FOLDER.RUN_ID -> FOLDER."""
     folder = Path(folder)
+    base = _COPY_SUFFIX.sub("", folder.name)
+    return folder.with_name(base) if base else folder
+
+
+def run_copy(folder, run_id):
+    """The run's own converted folder beside the config's `folder`."""
+    folder = declared(folder)
     return folder.with_name("{}.{}".format(folder.name, run_id))
 
 
@@ -161,7 +172,7 @@ def publish(folder, run_id):
     """part -> the run's copy, then `folder` -> a symlink to it, replaced atomically (readers see the old copy
     or the new one, never half of one). A real folder there (a conversion from before, by hand) is moved
     aside first and removed."""
-    folder, copy = Path(folder), run_copy(folder, run_id)
+    folder, copy = declared(folder), run_copy(folder, run_id)
     _remove(copy)
     os.rename(str(part_of(folder, run_id)), str(copy))
     link = folder.with_name(".{}.{}.link".format(folder.name, run_id))
@@ -186,7 +197,7 @@ def _run_alive(run_id):
 def forget_ended(folder, run_id=None):
     """Remove the run copies beside `folder` that it does not name and whose run has ended (with run_id: that
     run's copy, whether or not its harness still runs, as the run itself finishes)."""
-    folder = Path(folder)
+    folder = declared(folder)
     named = os.readlink(str(folder)) if folder.is_symlink() else None
     prefix = folder.name + "."
     for path in folder.parent.glob(glob.escape(prefix) + "*"):
