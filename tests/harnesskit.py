@@ -57,6 +57,18 @@ def config_for(tmp_path, model_dir, name="config.txt", **kwargs):
     return write_config(tmp_path / name, model_dir, tmp_path / "converted", **kwargs)
 
 
+def serving_dir_with(folder, scripts):
+    """A serving_dir in folder: the real service, config and clients linked (they find the repo through their
+    own path), except `scripts` (file name -> text), written there."""
+    folder.mkdir()
+    for name in ("config.yml", "web_service.py", "pipeline_http_client.py", "pipeline_rpc_client.py"):
+        if name in scripts:
+            (folder / name).write_text(scripts[name])
+        else:
+            (folder / name).symlink_to(SERVING_DIR / name)
+    return folder
+
+
 def gpu_only(model_name="alexnet"):
     """One GPU case, skipped by the harness's --gpu off: the chain prepares, converts and runs the
     reference, and starts no service (so no case ran, and the run fails). For tests about what happens

@@ -26,7 +26,7 @@ import pytest
 
 from conftest import IMAGES, PYTHON, SERVING_DIR
 from harnesskit import (ONE_CASE, HarnessRun, case_server_pid, config_for, gpu_only, kill_harness_group, run_harness,
-                        signal_group, step, stop_recorded_services, wait_for, write_config)
+                        serving_dir_with, signal_group, step, stop_recorded_services, wait_for, write_config)
 from servicekit import running_service
 from tipc_serving.service.ports import LOOPBACK, free_ports, port_in_use
 from tipc_serving.service.process import group_members, is_alive
@@ -388,12 +388,7 @@ time.sleep(3600)
 @pytest.fixture
 def hung_serving_dir(tmp_path):
     """A serving_dir whose web_service.py hangs; the real config.yml and clients, so the plan accepts it."""
-    folder = tmp_path / "hung_serving"
-    folder.mkdir()
-    (folder / "web_service.py").write_text(HUNG_SERVICE)
-    for name in ("config.yml", "pipeline_http_client.py", "pipeline_rpc_client.py"):
-        (folder / name).symlink_to(SERVING_DIR / name)
-    return folder
+    return serving_dir_with(tmp_path / "hung_serving", {"web_service.py": HUNG_SERVICE})
 
 
 def test_service_that_never_answers_fails_at_the_deadline_and_is_stopped(tmp_path, alexnet_model,

@@ -21,13 +21,13 @@ import psutil
 import pytest
 
 from conftest import PYTHON, REPO_ROOT, SERVING_DIR, clean_env
-from harnesskit import HarnessRun, config_for, harness_args, run_harness, wait_for
+from harnesskit import HarnessRun, config_for, harness_args, run_harness, serving_dir_with, wait_for
 from tipc_serving.chain.commands import TimedOut, decisive_line, failure_reason, run_logged
 from tipc_serving.errors import OutputError
 from tipc_serving.jsonfile import write_json
 from tipc_serving.model import converted
 from tipc_serving.service import record
-from tipc_serving.service.ports import LOOPBACK, free_ports
+from tipc_serving.service.ports import LOOPBACK
 from tipc_serving.service.process import group_members
 
 TWO_CASES = ["cpu_usemkldnn_False_threads_1", "cpu_usemkldnn_False_threads_2"]
@@ -147,7 +147,7 @@ def test_the_clients_bound_their_whole_run_with_one_error_line(silent_listener, 
     assert result.returncode == 1, result.stderr
     no_traceback(result.stderr)
     errors = [line for line in result.stderr.splitlines() if ": error: " in line]
-    assert errors == ["{}: error: no answer within 4 s (--timeout, the whole run): 0 of 4 images answered".format(
+    assert errors == ["{}: error: no answer within 4 s (--timeout, the whole run): stopped after 0 of 4 images".format(
         client)], result.stderr
     assert time.monotonic() - started < 60  # not the 4 x 60 s of the requests' own timeouts
 
@@ -208,7 +208,10 @@ def test_a_conversion_is_published_atomically_and_old_copies_are_forgotten(tmp_p
         assert folder.is_symlink() and (folder / "model").read_text() == run_id
     assert not converted.run_copy(folder, ended).exists()  # its run ended and the folder names another
     assert sorted(p.name for p in tmp_path.iterdir()) == [folder.name, converted.run_copy(folder, mine).name]
-    converted.forget_ended(folder, mine)  # the folder still names it: kept
+    # the plan resolves symlinks: the folder given as the copy it points at is still the config's folder
+    assert converted.run_copy(folder.resolve(), ended) == converted.run_copy(folder, ended)
+    assert converted.declared(folder.resolve()) == folder
+    converted.forget_ended(folder.resolve(), mine)  # the folder still names it: kept
     assert (folder / "model").read_text() == mine
 
 
@@ -308,12 +311,7 @@ time.sleep(3600)
 @pytest.fixture
 def hung_client_dir(tmp_path):
     """A serving_dir with the real service and a pipeline_http_client.py that hangs."""
-    folder = tmp_path / "hung_client"
-    folder.mkdir()
-    (folder / "pipeline_http_client.py").write_text(HUNG_CLIENT)
-    for name in ("config.yml", "web_service.py", "pipeline_rpc_client.py"):
-        (folder / name).symlink_to(SERVING_DIR / name)
-    return folder
+    return serving_dir_with(tmp_path / "hung_client", {"pipeline_http_client.py": HUNG_CLIENT})
 
 
 @pytest.mark.e2e
