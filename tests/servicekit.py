@@ -64,7 +64,8 @@ def running_service(serving_server, workdir, name=None, opts=(), env=None, ready
     with Service(service_argv(serving_server, http_port, rpc_port, name, opts), log_path, cwd=workdir,
                  env=child_env) as started:
         running = RunningService(name or "alexnet", http_port, rpc_port, started.process, log_path, workdir)
-        started.wait_ready(running.url, http_port, ready_timeout)
+        started.wait_ready(running.url, http_port, ready_timeout, rpc_port, workdir / "PipelineServingLogs",
+                           [running.name] if "dag.is_thread_op=False" in opts else [])
         yield running
 
 

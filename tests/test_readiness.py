@@ -164,8 +164,9 @@ def test_readiness_and_a_request_leave_no_error_in_the_services_logs(small_servi
         service.wait_ready(url, http_port, 120, rpc_port, log_dir, ops)
         if not thread_mode:  # the op process had initialised when readiness returned
             assert "[OP Object] init success" in (tmp_path / "server.log").read_text(errors="replace")
+        image = sorted(IMAGES.glob("*.jpg"))[0]
         client = subprocess.run([PYTHON, str(SERVING_DIR / "pipeline_http_client.py"), "--url", url,
-                                 "--image_dir", str(sorted(IMAGES.glob("*.jpg"))[0])], env=clean_env(), stdout=subprocess.PIPE,
+                                 "--image_dir", str(image)], env=clean_env(), stdout=subprocess.PIPE,
                                 stderr=subprocess.STDOUT, text=True, timeout=120)
     assert client.returncode == 0 and "class_id" in client.stdout, client.stdout
     for name in ("pipeline.log", "pipeline.log.wf"):

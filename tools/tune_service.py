@@ -96,7 +96,8 @@ def measure_variant(name, args, payloads, direct):
     url = "http://127.0.0.1:{}/{}/prediction".format(http_port, args.name)
     bench.log("variant {}: {}".format(name, VARIANTS[name][0]))
     with Service(argv, workdir / "server.log", cwd=workdir, env=env) as service:
-        service.wait_ready(url, http_port, 120)
+        service.wait_ready(url, http_port, 120, rpc_port, workdir / "PipelineServingLogs",
+                           [args.name] if "dag.is_thread_op=False" in opts else [])  # op processes: their init
         targets = [("http", load.http_sender(url), args.load.levels),
                    ("grpc", load.grpc_sender("127.0.0.1:{}".format(rpc_port)), args.load.grpc_levels)]
         served = bench.measure_served(targets, service.pid, payloads, args.load.rule)
