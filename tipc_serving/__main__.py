@@ -18,6 +18,7 @@ COMMANDS = {
     "converted": ("tipc_serving.model.converted", "check that a conversion wrote its files"),
     "replay": ("tipc_serving.chain.replay", "replay a case's captured feeds through Paddle Inference, compare"),
     "report": ("tipc_serving.report.cli", "print a run's table, or merge shard reports"),
+    "baseline": ("tipc_serving.verdict.baseline", "accept a run's task-level differences: a file beside its config"),
 }
 
 

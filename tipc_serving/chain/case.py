@@ -33,6 +33,7 @@ from ..verdict.inputs import InputError, load_served
 from ..verdict.judge import CheckResult, compare, identical_answers
 from ..verdict.replies import reader_for
 from ..verdict.result_lines import parse_lines
+from .answers import compare_answers
 from .capture import capture_env, compare_tensors
 from .commands import TimedOut, decisive_line, loopback_env, run_logged
 from .prepare import COMPARE_RESULTS
@@ -260,6 +261,18 @@ class CaseRun:
         self.status_line(not self.facts.tensors.failed, argv, log)
         self.timings["replay_s"] = time.monotonic() - start
 
+    def compare_answers(self):
+        """The task level (chain/answers.py): the served answers against the repository's own inference script's;
+        the harness's own configs have it already (check_answers against tools/infer.py)."""
+        if "task_reference" not in self.config:
+            return
+        start = time.monotonic()
+        self.facts.answers, argv = compare_answers(sys.executable, self.dir, self.config, self.case, self.facts.clients,
+                                                   self.ctx.run_dir, timeout=max(60.0, self.deadline - time.monotonic()))
+        if argv:
+            self.status_line(not self.facts.answers.failed, argv, self.ctx.run_dir / "task_reference" / "reference.log")
+        self.timings["answers_s"] = time.monotonic() - start
+
     def record(self):
         """The verdict from the facts, into the report; a failed case that no command line marked failed
         gets one, naming the service command and the log that says why."""
@@ -274,7 +287,8 @@ class CaseRun:
                                     timings={k: round(v, 3) for k, v in self.timings.items()},
                                     check=self.checks.get("HTTP"), rpc_check=self.checks.get("gRPC"),
                                     effective={s.key: s.as_dict() for s in self.facts.settings},
-                                    tensors=self.facts.tensors.as_dict() if self.facts.tensors else None)
+                                    tensors=self.facts.tensors.as_dict() if self.facts.tensors else None,
+                                    answers=self.facts.answers.as_dict() if self.facts.answers else None)
         if status != self.status:
             self.ctx.progress("case {} {}{}".format(self.name, status.upper(), ": " + reason if reason else ""))
         self.status = status
@@ -312,6 +326,7 @@ class CaseRun:
             self.check_answers()
             if answered:
                 self.compare_tensors()
+                self.compare_answers()
         else:  # only what Paddle refused (an op's GPU on a machine without one) is a fact then
             self.read_settings(answered=False)
         return self.record(), ran_benchmark

@@ -127,6 +127,15 @@ def replay_models(config, root):
             for c in config.conversions if c.serving_server]
 
 
+def _task_reference(config, root):
+    """The task level's reference (repos/reference.py), or why there is none; a harness bug here is a note."""
+    from ..repos import by_name
+    try:
+        return by_name(config.dialect).task_reference(config, root)
+    except Exception as err:  # never fails a plan: the case says the task answers were not compared, and why
+        return {"unavailable": "its reference could not be planned: {}: {}".format(type(err).__name__, err)}
+
+
 def _service_yml(config, root):
     path = (root / config.serving_dir / config.service_config).resolve()
     try:
@@ -274,6 +283,7 @@ def plan_dialect(config, options, python, python_note, gpu_available, run_dir):
         "dialect": config.dialect, "script": config.script, "coverage": coverage, "repo_root": str(root),
         "python": python, "python_note": python_note,
         "prepare": prepare, "replay_models": replay_models(config, root),
+        "task_reference": _task_reference(config, root),
         "serving_dir": str(serving), "web_service_config": str(yml_path),
         "http_port": http_port, "rpc_port": _port(config, yml, "rpc_port", yml_path),
         # The readiness probe: the HTTP gateway answers it at any service name (service/readiness.py).

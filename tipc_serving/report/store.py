@@ -110,7 +110,7 @@ class Report:
         self.save()
 
     def update_case(self, name, status=None, reason=None, timings=None, check=None, logs=None, rpc_check=None,
-                    effective=None, tensors=None):
+                    effective=None, tensors=None, answers=None):
         """Change what is given and keep the rest; timings and logs are merged key by key because
         the case runner learns them one phase at a time. Everything is checked before anything
         changes, so a refused update leaves the report (in memory and on disk) as it was.
@@ -122,7 +122,7 @@ class Report:
             check_choice(status, CASE_STATUSES, "case status")
         timings = {check_timing_key(key): check_seconds(value, "timing {}".format(key))
                    for key, value in (timings or {}).items()}
-        for given in (check, rpc_check, effective, tensors):
+        for given in (check, rpc_check, effective, tensors, answers):
             if given is not None and not isinstance(given, dict):
                 raise ReportError("check result must be a JSON object, got {}".format(type(given).__name__))
         logs = {str(kind): str(path) for kind, path in (logs or {}).items()}
@@ -140,6 +140,8 @@ class Report:
             case["effective"] = effective
         if tensors is not None:
             case["tensors"] = tensors
+        if answers is not None:  # the task level: served answers against the repository's inference (issue 21)
+            case["answers"] = answers
         case["timings"].update(timings)
         case["logs"].update(logs)
         self.save()

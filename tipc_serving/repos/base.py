@@ -217,6 +217,10 @@ class Dialect:
                 errors.append(ConfigError(entries.path, line, key, "required key of {} configs is {}".format(
                     self.name, "missing" if line is None else "empty")))
 
+    def task_reference(self, config, root):
+        """The task level's reference (repos/reference.py): the plan's entry, or why there is none."""
+        return {"unavailable": "the task level is not built for {} configs yet".format(self.name)}
+
     def config(self, entries, **fields):
         """The DialectConfig of the fields build() found; serving_dir is the config's unless it says otherwise."""
         file_edits = fields.pop("file_edits", [])  # the script makes them once, before all its cases

@@ -96,3 +96,87 @@ class PaddleOCRLegacy(Template):
         ops = {m.group(1) for m in (re.fullmatch(r"op\.(\w+)\.local_service_conf\.devices", k) for k in keys) if m}
         return "--dirname" in keys and any(
             all("op.{}.local_service_conf.{}".format(op, leaf) in keys for leaf in self.leaves) for op in ops)
+
+
+# ---------------------------------------------------------------- the task level's reference (issue 21)
+# The service's processing, as its web_service.py and ocr_reader.py write it, and the reference's flags whose
+# defaults tools/infer/utility.py gives (both sides read the same way, so a difference points at its cause).
+SERVICE_PARAMETERS = {
+    "det resize": r"(DetResizeForTest\([^)]*\))", "det thresh": r"[\"']thresh[\"']\s*:\s*([\d.]+)",
+    "det box_thresh": r"[\"']box_thresh[\"']\s*:\s*([\d.]+)", "det unclip_ratio": r"[\"']unclip_ratio[\"']\s*:\s*([\d.]+)",
+    "det max_candidates": r"[\"']max_candidates[\"']\s*:\s*(\d+)", "det min_size": r"[\"']min_size[\"']\s*:\s*(\d+)",
+    "char dict": r"char_dict_path\s*=\s*[\"']([^\"']+)", "drop score": r"text\[1\]\s*>=\s*([\d.]+)",
+}
+REFERENCE_DEFAULTS = ("det_limit_side_len", "det_limit_type", "det_db_thresh", "det_db_box_thresh",
+                      "det_db_unclip_ratio", "max_batch_size", "rec_image_shape", "rec_batch_num",
+                      "rec_char_dict_path", "drop_score", "use_angle_cls", "use_space_char", "det_box_type")
+
+
+def _utility_defaults(root):
+    """The defaults tools/infer/utility.py's parser gives the flags of REFERENCE_DEFAULTS."""
+    from .reference import service_parameters
+    patterns = {name: r"add_argument\(\s*[\"']--{}[\"'][^)]*?default=([^,)]+)".format(name) for name in REFERENCE_DEFAULTS}
+    return service_parameters(root / "tools" / "infer" / "utility.py", patterns)
+
+
+def _ocr_task_reference(self, config, root):
+    from .reference import client_images, inference_config, inference_lines, relative, service_parameters, unavailable, with_flags
+    if [c.role for c in config.conversions] != ["det", "rec"]:
+        return unavailable("the task level compares PaddleOCR's det+rec systems (predict_system.py) only so far")
+    path = inference_config(config.path, config.model_name)
+    if path is None:
+        return unavailable("no inference TIPC config beside {} (model_linux_..._infer_python_....txt)".format(config.path))
+    script, flags, _ = inference_lines(path)
+    words = eval_words(script or "")
+    if not words or not words[0].endswith("predict_system.py"):
+        return unavailable("{}: its inference script is {}, not tools/infer/predict_system.py".format(path, words[:1]))
+    if not (root / words[0]).is_file():
+        return unavailable("{} names {}, which is not in {}".format(path.name, words[0], root))
+    images = client_images(config, root)
+    if not images:
+        return unavailable("the images the client sends could not be learnt from the config")
+    det, rec = ((root / c.dirname).resolve() for c in config.conversions)
+    image_dir = next((str((root / cwd / e.value).resolve()) for e, cwd in config.inputs), images[0])
+    overrides = {"--use_gpu": "False", "--enable_mkldnn": "False", "--use_tensorrt": "False", "--precision": "fp32",
+                 "--det_model_dir": str(det), "--rec_model_dir": str(rec), "--image_dir": image_dir,
+                 "--benchmark": "False", "--draw_img_save_dir": "{out}"}
+    argv = words + with_flags(flags, overrides)
+    web = root / config.serving_dir / config.cases[0].service.argv[0] if config.cases else None
+    service = service_parameters(web, SERVICE_PARAMETERS) if web else {}
+    passed = {w.split("=", 1)[0].lstrip("-"): w.split("=", 1)[1] for w in argv[1:] if "=" in w}
+    reference = dict(_utility_defaults(root), **{k: v for k, v in passed.items() if k not in ("draw_img_save_dir",)})
+    return {"task": "ocr", "script": words[0], "inference_config": relative(path, root), "argv": argv,
+            "cwd": str(root), "paths": [], "package": None, "images": images, "reader": "paddleocr_system",
+            "parameters": {"service": service, "reference": reference}}
+
+
+PaddleOCR.task_reference = _ocr_task_reference
+
+
+def read_system_results(out_dir, log_text):
+    """predict_system.py's answers: system_results.txt (`<image>\\t[{"transcription", "points"}]` a line) for the
+    text and boxes, its log's `ppocr DEBUG: <text>, <score>` lines (3 decimals, in the same order, after each
+    `Predict time of <image>`) for the scores. {image basename: [{"text", "score", "box"}]}."""
+    import json
+    from pathlib import Path
+    scores, current = {}, None
+    for line in log_text.splitlines():
+        timed = re.search(r"Predict time of (.+): [\d.]+s", line)
+        if timed:
+            current = Path(timed.group(1).strip()).name
+            scores[current] = []
+            continue
+        found = re.search(r"ppocr DEBUG: (.*), (\d+\.\d{3})$", line)
+        if current is not None and found:
+            scores[current].append(float(found.group(2)))
+    answers = {}
+    results = Path(out_dir) / "system_results.txt"
+    for line in results.read_text(encoding="utf-8").splitlines():
+        if "\t" not in line:
+            continue
+        image, items = line.split("\t", 1)
+        image_scores = scores.get(image, [])
+        answers[image] = [{"text": item["transcription"], "box": item["points"],
+                           "score": image_scores[i] if i < len(image_scores) else float("nan")}
+                          for i, item in enumerate(json.loads(items))]
+    return answers

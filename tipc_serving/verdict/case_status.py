@@ -12,7 +12,9 @@ The case runner (chain/case.py) gathers facts and records them; it decides nothi
              answers cannot be compared (detection, OCR, ...) is at best partial: its chain is checked (ready,
              clients exit 0, every reply's err_no 0, clean stop) and passes when its tensors were compared; it is
              partial only when even they could not be (the reason says why);
-    failed   anything else, with every reason found.
+    failed   anything else, with every reason found (a served answer unlike the repository's own inference
+             script's, verdict/tasks/, is one; where that task level is not built the reason says
+             "task answers not compared: <why>" and the status stays what the rest makes it).
 """
 from dataclasses import dataclass, field
 from typing import List, Optional
@@ -56,6 +58,7 @@ class CaseFacts:
     benchmark_error: str = ""
     answers_not_compared: Optional[str] = None            # why the answers cannot be judged here (a dialect's)
     tensors: Optional[object] = None                      # verdict.tensors.TensorCheck: the engine level
+    answers: Optional[object] = None                      # verdict.tasks.TaskCheck: the task level (issue 21)
 
 
 def _failures(facts):
@@ -72,6 +75,8 @@ def _failures(facts):
                 for c in facts.clients if c.check is not None and c.check.failed]
     if facts.tensors is not None and facts.tensors.failed:  # a capture that did not happen is never a pass
         reasons.append(facts.tensors.summary_line())
+    if facts.answers is not None and facts.answers.failed:  # served answers unlike the repository's inference
+        reasons.append(facts.answers.summary_line())
     if facts.same_as_twin:
         reasons.append(facts.same_as_twin)
     if facts.stop_problem:
@@ -82,7 +87,15 @@ def _failures(facts):
 
 
 def case_status(facts):
-    """(status, reason) of a case from its facts."""
+    """(status, reason) of a case from its facts; the task level's line (its figures, or why it was not
+    compared) is added to the reason and never changes a status by itself unless it failed."""
+    status, reason = _case_status(facts)
+    if status in ("passed", "partial") and facts.answers is not None:
+        reason = "; ".join(part for part in (reason, facts.answers.summary_line()) if part)
+    return status, reason
+
+
+def _case_status(facts):
     if facts.refused:
         return "failed", facts.refused
     if facts.busy_ports:

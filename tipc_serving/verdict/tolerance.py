@@ -95,3 +95,35 @@ def for_tensor(settings, name, overrides=None):
         raise ValueError("no tensor tolerance for {} {}".format(engine, precision))
     return row, "{} {}".format(engine.replace("_", " ").replace("onednn", "oneDNN").replace("trt", "TensorRT"),
                                precision)
+
+
+# ------------------------------------------------------------------ task answers (verdict/tasks/)
+# How close a served answer must be to the repository's own inference script's (issue 21). The two sides share
+# the model and the image but not always every step of pre- and postprocessing: a box the detector places 2 px
+# differently gives the recogniser a slightly different crop, whose text should not change but whose score may
+# move a little. Scores printed by the reference with few decimals are compared within that rounding as well.
+@dataclass(frozen=True)
+class TaskTolerance:
+    score: float          # |served - reference| of a probability or a recognition score
+    corner_px: float      # OCR: the farthest corner of a paired box, in pixels
+    pair_iou: float       # OCR and detection: least IoU for two boxes to be the same object
+    det_score_min: float  # detection: boxes below this score are not compared (both sides' usual cut)
+    pixel_agreement: float  # segmentation: least share of pixels with the same label
+    miou: float           # segmentation: least mIoU of the served label map against the reference's
+
+
+TASK_TOLERANCE = {
+    "fp32": TaskTolerance(score=DEFAULT_ATOL, corner_px=3.0, pair_iou=0.9, det_score_min=0.5,
+                          pixel_agreement=0.999, miou=0.99),
+    "fp16": TaskTolerance(score=1e-2, corner_px=4.0, pair_iou=0.8, det_score_min=0.5, pixel_agreement=0.99,
+                          miou=0.95),
+    "int8": TaskTolerance(score=5e-2, corner_px=6.0, pair_iou=0.8, det_score_min=0.5, pixel_agreement=0.98,
+                          miou=0.9),
+}
+# A recognition score follows its crop: within this of the reference's when the boxes agree within corner_px.
+OCR_SCORE = {"fp32": 0.03, "fp16": 0.04, "int8": 0.06}
+
+
+def for_task(precision):
+    """The TaskTolerance of a case's precision (anything else than fp16/int8 is judged as fp32)."""
+    return TASK_TOLERANCE.get(str(precision or "fp32").lower(), TASK_TOLERANCE["fp32"])

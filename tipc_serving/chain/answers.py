@@ -1,0 +1,142 @@
+"""The task level of a case (issue 21): the served answers against the repository's own inference script's.
+
+The reference (the plan's "task_reference", from the repository's module: repos/reference.py) runs once per
+config run, in a process of its own (chain/reference_run.py), into <run>/task_reference/; its answers are read
+by its repository's reader. The served answers are the client's replies (verdict/replies.py), and for a service
+that answers with a summary (PaddleSeg's mean label) the label map its op computed (the engine level's
+capture). The comparator of the task (verdict/tasks/) gives a TaskCheck; the accepted differences beside the
+config (verdict/baseline.py) are marked, never hidden.
+"""
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from .. import REPO_ROOT
+from ..repos.paddleclas import read_predict_cls
+from ..repos.paddleocr import read_system_results
+from ..repos.paddleseg import read_infer_pngs
+from ..verdict import baseline
+from ..verdict.tasks import TaskCheck, classification, ocr, segmentation
+from ..verdict.tolerance import for_task
+from .capture import capture_dir
+from .commands import TimedOut, decisive_line, run_logged
+
+READERS = {"paddleocr_system": read_system_results, "paddleclas_cls": read_predict_cls,
+           "paddleseg_infer": read_infer_pngs}
+REFERENCE_TIMEOUT = 600
+_CACHE = {}  # run folder -> (answers, problem, argv, seconds): one reference run per config run
+
+
+def reference_argv(python, spec, out_dir):
+    words = [python, "-m", "tipc_serving.chain.reference_run"]
+    for path in spec.get("paths") or []:
+        words += ["--path", path]
+    if spec.get("package"):
+        words += ["--package", spec["package"]]
+    return words + ["--"] + [str(w).replace("{out}", str(out_dir)) for w in spec["argv"]]
+
+
+def run_reference(python, spec, run_dir, timeout=REFERENCE_TIMEOUT):
+    """(answers, problem, argv, seconds) of the reference, run once per config run."""
+    key = str(run_dir)
+    if key in _CACHE:
+        return _CACHE[key]
+    folder = Path(run_dir) / "task_reference"
+    out = folder / "out"
+    out.mkdir(parents=True, exist_ok=True)
+    argv = reference_argv(python, spec, out)
+    log = folder / "reference.log"
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in (str(REPO_ROOT), os.environ.get("PYTHONPATH", "")) if p))
+    for name in ("TIPC_CAPTURE_DIR",):
+        env.pop(name, None)
+    start = time.monotonic()
+    answers, problem = None, None
+    try:
+        returncode, _ = run_logged(argv, log, spec["cwd"], env=env, timeout=timeout)
+        if returncode != 0:
+            problem = "{} failed (exit status {}): {} (see {})".format(spec["script"], returncode,
+                                                                      decisive_line(log) or "no line says why", log)
+        else:
+            answers = READERS[spec["reader"]](out, log.read_text(encoding="utf-8", errors="replace"))
+            if not answers:
+                problem = "{} gave no answer that could be read (see {})".format(spec["script"], log)
+    except TimedOut:
+        problem = "{} gave no answer within {:.0f} s (see {})".format(spec["script"], timeout, log)
+    except (OSError, ValueError, KeyError) as err:
+        problem = "{}'s answers could not be read: {} (see {})".format(spec["script"], err, log)
+    _CACHE[key] = (answers, problem, argv, time.monotonic() - start)
+    return _CACHE[key]
+
+
+def _stem(name):
+    return Path(str(name)).stem
+
+
+def served_answers(task, clients, case_dir, images):
+    """{image basename: answer} of the first client with replies, in the task's terms."""
+    client = next((c for c in clients if c.replies is not None and c.replies.replies), None)
+    replies = [r for r in client.replies.replies if r.err_no == 0] if client else []
+    names = [Path(i).name for i in images]
+    found = {}
+    for index, reply in enumerate(replies):
+        image = Path(reply.source).name if reply.source else names[min(index, len(names) - 1)] if names else str(index)
+        if image in found:  # a client that sends one image several times (PaddleClas's loop): the first
+            continue
+        answers = reply.answers
+        if task == "ocr":
+            found[image] = answers.get("ocr") or []
+        elif task == "classification":
+            labels, probs = answers.get("label"), answers.get("prob")
+            labels = labels if isinstance(labels, list) else [labels]
+            probs = probs if isinstance(probs, list) else [probs]
+            found[image] = {"label": labels[0], "score": float(probs[0])}
+        elif task == "segmentation":
+            value = answers.get("res_mean_val")
+            found[image] = value[0] if isinstance(value, list) and value else value
+    return found
+
+
+def served_label_maps(case_dir, images):
+    """The label maps the service's op computed (the capture's integer outputs), one per request in order."""
+    maps = []
+    for path in sorted(capture_dir(case_dir).glob("*.npz"), key=lambda p: p.stat().st_mtime):
+        with np.load(str(path), allow_pickle=False) as data:
+            outs = [data[k] for k in data.files if k.startswith("out/") and np.issubdtype(data[k].dtype, np.integer)]
+            maps += [outs[0]] if outs else []
+    names = [Path(i).name for i in images]
+    return {name: maps[i] for i, name in enumerate(names) if i < len(maps)}
+
+
+def compare_answers(python, case_dir, config, case, clients, run_dir, timeout=REFERENCE_TIMEOUT):
+    """The case's TaskCheck (unavailable, saying why, where the task level is not built)."""
+    spec = config.get("task_reference") or {"unavailable": "the plan names no reference (an older plan)"}
+    if spec.get("unavailable"):
+        return TaskCheck(unavailable=spec["unavailable"]), None
+    start = time.monotonic()
+    answers, problem, argv, _ = run_reference(python, spec, run_dir, timeout)
+    check = TaskCheck(task={"ocr": "OCR"}.get(spec["task"], spec["task"]), reference=spec["script"],
+                      command="(cd {} && {})".format(spec["cwd"], " ".join(str(a) for a in argv)),
+                      parameters=spec.get("parameters") or {})
+    if problem:
+        check.problems.append(problem)
+        return check, argv
+    tol = for_task(case.get("precision"))
+    served = served_answers(spec["task"], clients, case_dir, spec["images"])
+    rounding = float(spec.get("score_rounding") or 0.0)
+    if spec["task"] == "ocr":
+        result = ocr.compare(served, answers, tol, case.get("precision") or "fp32", rounding)
+    elif spec["task"] == "classification":
+        result = classification.compare(served, answers, tol, score_rounding=rounding)
+    else:
+        by_stem = {_stem(i): Path(i).name for i in spec["images"]}
+        reference = {by_stem.get(_stem(name), name): value for name, value in answers.items()}
+        result = segmentation.compare(served_label_maps(case_dir, spec["images"]), served, reference, tol)
+    for name in ("task", "reference", "command", "parameters"):
+        setattr(result, name, getattr(check, name))
+    path = baseline.path_for(config["config_path"])
+    baseline.apply(result, baseline.load(path), case["name"], path)
+    result.seconds = time.monotonic() - start
+    return result, argv

@@ -1,0 +1,137 @@
+"""The task level's reference (issue 21): the repository's own inference script, found the TIPC way. Beside a
+serving config lies the model's inference config (PaddleOCR's model_linux_..._infer_python_....txt, or the
+train_infer_python.txt's infer_params); its `inference:` line names the script and the lines after it its flags,
+which TIPC's test_train_inference_python.sh passes one `key=value` each. The reference runs that script on the
+CPU in fp32 (no oneDNN, no TensorRT: the same reference for every case), on the serving config's --dirname
+models and exactly the images the served client sent, in a process of its own (chain/answers.py).
+
+A repository module's `task_reference(config, root)` gives the plan's entry: a dict with the task, the script,
+its argv and cwd, the images, the reader of its output (READERS below) and the parameters each side used, or
+{"unavailable": why}.
+"""
+import glob
+import os
+import re
+from pathlib import Path
+
+from ..config.reader import NULL
+
+IMAGE_EXTS = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".gif", ".rgb")
+
+
+def unavailable(why):
+    return {"unavailable": why}
+
+
+def inference_config(serving_config, model_name):
+    """The inference TIPC config beside a serving config: the same name with infer_python for serving_python,
+    else <model>_train_infer_python.txt, else train_infer_python.txt (None when there is none)."""
+    folder = Path(serving_config).parent
+    name = Path(serving_config).name
+    candidates = [name.replace("serving_python", "infer_python"), "{}_train_infer_python.txt".format(model_name),
+                  "train_infer_python.txt"]
+    for candidate in candidates:
+        if candidate != name and (folder / candidate).is_file():
+            return folder / candidate
+    return None
+
+
+def inference_lines(path):
+    """(the inference script's words, [(flag, first value)]) of an inference config: the `inference:` line and
+    the key:value lines after it, up to the next section or the first null:null."""
+    lines = Path(path).read_text(encoding="utf-8", errors="replace").splitlines()
+    script, flags, seen = None, [], {}
+    for raw in lines:
+        line = raw.strip()
+        if script is None:
+            if line.startswith("inference:"):
+                script = line[len("inference:"):].strip()
+            elif ":" in line and not line.startswith("="):
+                key, value = line.split(":", 1)
+                seen[key.strip()] = value.strip()
+            continue
+        if line.startswith("=") or line.startswith("null:null") or ":" not in line:
+            break
+        key, value = line.split(":", 1)
+        flags.append((key.strip(), value.strip().split("|")[0]))
+    return script, flags, seen
+
+
+def with_flags(flags, overrides):
+    """The flags as TIPC passes them (`key=value`; -o keys as `-o`, `Key=value`), the overrides replacing or
+    adding; a null or empty value left out."""
+    found = dict(flags)
+    found.update(overrides)
+    argv = []
+    for key, value in found.items():
+        if value in (None, "", NULL):
+            continue
+        if key.startswith("-o "):
+            argv += ["-o", "{}={}".format(key[3:], value)]
+        else:
+            argv.append("{}={}".format(key, value))
+    return argv
+
+
+def images_of(path):
+    """The image files a client sends for a path: the file, or a folder's image files, sorted by name."""
+    path = Path(path)
+    if path.is_dir():
+        return sorted(str(p) for p in path.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_EXTS)
+    return [str(path)] if path.is_file() else []
+
+
+def client_default_image(client_script):
+    """The image a client opens by itself (PaddleClas's `open(os.path.join(".", "daisy.jpg"), 'rb')`)."""
+    try:
+        text = Path(client_script).read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return None
+    for match in re.finditer(r"open\(([^)]*\))?[^)]*\)", text):
+        names = re.findall(r"[\"']([^\"']+\.(?:jpe?g|png|bmp))[\"']", match.group(0), re.I)
+        if names:
+            return names[0]
+    return None
+
+
+def client_images(config, root):
+    """The images the served client sends: the config's image key (from the client's folder), else the client's
+    own default; [] when neither says."""
+    for entry, cwd in config.inputs:
+        found = images_of((Path(root) / cwd / entry.value).resolve())
+        if found:
+            return found
+    case = config.cases[0] if config.cases else None
+    client = case.clients[0] if case and case.clients else None
+    if client is None:
+        return []
+    cwd = (Path(root) / client.cwd).resolve()
+    default = client_default_image(cwd / client.argv[0])
+    return images_of(cwd / default) if default else []
+
+
+def service_parameters(web_service, patterns):
+    """The service's processing parameters that can be read from its web service script: each `pattern` found
+    (a regex with one group), as {name: text}."""
+    try:
+        text = Path(web_service).read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return {}
+    found = {}
+    for name, pattern in patterns.items():
+        match = re.search(pattern, text)
+        if match:
+            found[name] = re.sub(r"\s+", " ", match.group(1)).strip()
+    return found
+
+
+def latest(pattern):
+    found = sorted(glob.glob(pattern))
+    return found[-1] if found else None
+
+
+def relative(path, root):
+    try:
+        return os.path.relpath(str(path), str(root))
+    except ValueError:
+        return str(path)

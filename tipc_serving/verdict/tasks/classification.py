@@ -1,0 +1,27 @@
+"""Classification: the served top-1 label against the reference's (exact, compared as label text without commas
+and spaces at its ends, as PaddleClas's service strips them), its score within the tolerance (and within the
+rounding of a reference that prints few decimals)."""
+from . import TaskCheck, pair_images
+
+
+def label_text(label):
+    return str(label).strip().replace(",", "").strip()
+
+
+def compare(served, reference, tol, check=None, score_rounding=0.0):
+    """served, reference: {image: {"label": str, "score": float}} (the top-1)."""
+    check = check or TaskCheck(task="classification", unit="images")
+    allowed = max(tol.score, score_rounding)
+    check.tolerance.update(label="exact", score=allowed)
+    worst = 0.0
+    for image in pair_images(served, reference, check):
+        check.items += 1
+        mine, theirs = served[image], reference[image]
+        if label_text(mine["label"]) != label_text(theirs["label"]):
+            check.differ(image, "top-1", "label", mine["label"], theirs["label"])
+        diff = abs(float(mine["score"]) - float(theirs["score"]))
+        worst = max(worst, diff)
+        if diff > allowed:
+            check.differ(image, "top-1", "score", mine["score"], theirs["score"], diff)
+    check.figures["max_score_diff"] = worst
+    return check
