@@ -15,7 +15,7 @@ from ..errors import UsageError, cli
 from ..jsonfile import read_json
 
 SUFFIX = ".accepted_differences.json"
-SLACK = 1e-9  # an accepted amount, written with 6 decimals, still covers itself
+SLACK = 1e-6  # an accepted amount, written rounded to 6 decimals, still covers itself
 
 
 def path_for(config_path):
@@ -71,14 +71,14 @@ def write(config_path, cases):
     return path
 
 
-@cli
+@cli("python -m tipc_serving baseline")
 def main(argv):
     if len(argv) != 1 or argv[0].startswith("-"):
         raise UsageError("usage: python -m tipc_serving baseline RUN_DIR (a run folder of the config: its "
                          "results.json names the config and every case's differences)")
     run_dir = Path(argv[0])
     results = read_json(run_dir / "results.json", "results", want=dict)
-    config_path = results.get("config_path") or (results.get("config") or {}).get("path")
+    config_path = results.get("config") if isinstance(results.get("config"), str) else None
     if not config_path:
         raise UsageError("{}: results.json names no config".format(run_dir))
     cases = {}

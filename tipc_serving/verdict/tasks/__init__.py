@@ -79,7 +79,8 @@ class TaskCheck:
             return "task answers not compared: " + self.unavailable
         if self.problems:
             return "{}: {}".format(self.task, "; ".join(self.problems))
-        new_items = {"{} {}".format(d.image, d.item) for d in self.new}
+        whole = self.unit in ("images", "videos")  # one image's several differences are one item that differs
+        new_items = {d.image if whole else "{} {}".format(d.image, d.item) for d in self.new}
         accepted = [d for d in self.differences if d.accepted]
         head = "{}: {} of {} {} differ from {}".format(self.task, len(new_items), self.items, self.unit, self.reference)
         if not self.differences:
