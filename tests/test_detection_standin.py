@@ -22,6 +22,7 @@ from conftest import PYTHON, clean_env
 from standin_models import DETECTION_IMAGE_PATH, DIALECTS, fill_ports, prepare_detection
 from tipc_serving.service.lifecycle import Service
 from tipc_serving.service.ports import free_ports
+from tipc_serving.service.readiness import process_ops
 
 MODEL_DIR = "output_inference/ppyolo_mbv3_small_coco"
 # The config's norm_export with the script's weights=, filename= and --output_dir, as test_serving_infer_python.sh
@@ -103,7 +104,8 @@ def test_the_service_answers_the_exported_models_boxes_as_paddledetections_clien
     port = config["http_port"]
     shutil.rmtree(str(detection_repo / "PipelineServingLogs"), ignore_errors=True)
     with Service([PYTHON] + SERVICE, detection_repo / "server.log", cwd=detection_repo, env=clean_env()) as service:
-        service.wait_ready("http://127.0.0.1:{}/ppdet/prediction".format(port), port, 120)
+        service.wait_ready("http://127.0.0.1:{}/ppdet/prediction".format(port), port, 120, config.get("rpc_port"),
+                           detection_repo / "PipelineServingLogs", process_ops(config))
         client = run(detection_repo, CLIENT)
     assert client.returncode == 0, client.stdout
     (line,) = client.stdout.splitlines()  # one image, one print(r.json())

@@ -57,6 +57,8 @@ def test_mkldnn_without_ir_optimisation_is_not_in_effect_quoting_paddle():
 def test_mkldnn_lacking_its_proof_is_not_in_effect(log, why):
     mkldnn = by_key(judge_settings(CPU, log, PIPELINE_LOG_CPU))["use_mkldnn"]
     assert mkldnn.status == NOT_IN_EFFECT and why in mkldnn.evidence
+    # not refused by Paddle, only unproven: without an answer (a service that hung) it is no fact at all
+    assert not mkldnn.refused and "refused" not in mkldnn.as_dict()
 
 
 def test_settings_off_are_proven_by_the_absence_of_their_lines_once_paddle_is_heard():
@@ -230,6 +232,7 @@ def test_an_op_left_on_a_gpu_the_machine_lacks_is_named_with_paddles_line(ocr_mo
     assert device.describe().startswith("op rec: device gpu requested, not in effect: Paddle Serving's LocalPredictor "
                                         "line in pipeline.log says use_gpu:True, but Paddle: '")
     assert "GPU count is: 0." in device.evidence
+    assert device.refused and device.as_dict()["refused"] is True  # a fact even when no request ran
     assert settings["det.device"].status == IN_EFFECT
     # det's predictor never logged: the group was killed; its thread_num is still in its LocalPredictor line
     assert settings["det.ir_optim"].status == NOT_CHECKED and "op det" in settings["det.ir_optim"].evidence
@@ -267,3 +270,6 @@ def test_requested_of_one_op_and_of_several():
     assert same_model("./ppocr_det_v3_serving", "/r/deploy/pdserving/ppocr_det_v3_serving")
     assert not same_model("./ppocr_det_v3_serving", "/r/deploy/pdserving/ppocr_rec_v3_serving")
     assert same_model("/abs/m", "/abs/m") and not same_model("/abs/m", "/other/m")
+    # PP-ShiTu's config.yml names its models from its service's folder: ../../models/<name>
+    assert same_model("../../models/rec_serving", "/r/deploy/models/rec_serving")
+    assert not same_model("../../models/rec_serving", "/r/deploy/models/det_serving")

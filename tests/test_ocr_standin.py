@@ -17,7 +17,7 @@ from conftest import PYTHON, clean_env
 from standin_models import DIALECTS, convert_ocr, fill_ports, prepare_ocr
 from tipc_serving.service.lifecycle import Service
 from tipc_serving.service.ports import free_ports
-from tipc_serving.service.readiness import NotReady
+from tipc_serving.service.readiness import NotReady, process_ops
 
 # The CPU case of the ch_PP-OCRv3 config, as test_serving_infer_python.sh builds it.
 CPU_CASE = ["web_service.py", "--config=config.yml", "--opt", "op.det.concurrency=1", "op.rec.concurrency=1",
@@ -52,10 +52,14 @@ def serve(repo, argv, name):
     return Service([PYTHON] + argv, log, cwd=serving, env=clean_env()), serving, log
 
 
-def http_port(serving):
+def wait_ready(service, serving, timeout=120):
+    """Ready as the case runner waits: the gateway, the gRPC port and every op process initialised."""
     import yaml
 
-    return yaml.safe_load((serving / "config.yml").read_text())["http_port"]
+    config = yaml.safe_load((serving / "config.yml").read_text())
+    port = config["http_port"]
+    return service.wait_ready("http://127.0.0.1:{}/ocr/prediction".format(port), port, timeout, config.get("rpc_port"),
+                              serving / "PipelineServingLogs", process_ops(config))
 
 
 def local_predictor_lines(serving):
@@ -68,7 +72,7 @@ def test_the_two_ops_read_the_printed_text_and_the_client_prints_as_paddleocrs(o
     argv = CPU_CASE + ["op.rec.local_service_conf.devices="]  # rec on the CPU too: this machine has no GPU
     service, serving, log = serve(ocr_repo, argv, "cpu")
     with service:
-        service.wait_ready("http://127.0.0.1:{}/ocr/prediction".format(http_port(serving)), http_port(serving), 120)
+        wait_ready(service, serving)
         client = subprocess.run([PYTHON, "pipeline_http_client.py", "--image_dir=../../doc/imgs/1.jpg"],
                                 cwd=str(serving), env=clean_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                 text=True, timeout=120)
@@ -93,8 +97,7 @@ def test_a_cpu_case_that_sets_only_the_detectors_devices_leaves_rec_on_gpu_0(ocr
     service, serving, log = serve(ocr_repo, CPU_CASE, "cpu_rec_on_gpu")
     with service:
         try:
-            service.wait_ready("http://127.0.0.1:{}/ocr/prediction".format(http_port(serving)), http_port(serving),
-                               120)
+            wait_ready(service, serving)
             died = False
         except NotReady:
             died = True

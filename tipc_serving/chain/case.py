@@ -22,13 +22,13 @@ from ..jsonfile import write_json
 from ..model.converted import run_copy
 from ..service.config_edit import edited, edited_files
 from ..service.lifecycle import PORT_RELEASE_SECONDS, Service
-from ..service.ports import busy_ports
+from ..service.ports import busy_ports, listener_in_group
 from ..service.process import describe_exit_status, gpu_memory_mb
 from ..service.readiness import NotReady
 from ..service.record import record_started
 from ..verdict.case_status import CaseFacts, ClientFacts, case_status
 from ..verdict.cli import check_document, result_text
-from ..verdict.evidence import NOT_CHECKED, NOT_IN_EFFECT, Setting, any_gpu, judge_settings_in
+from ..verdict.evidence import NOT_CHECKED, Setting, any_gpu, judge_settings_in
 from ..verdict.inputs import InputError, load_served
 from ..verdict.judge import CheckResult, compare, identical_answers
 from ..verdict.replies import reader_for
@@ -109,8 +109,10 @@ class CaseRun:
             if returncode is not None or service.whole_problem():  # it died: its logs say why
                 line = decisive_line(self.facts.server_log, self.dir / "PipelineServingLogs" / "pipeline.log.wf")
                 why += "; its log: {}".format(line) if line else ""
-                # a port taken by another process meanwhile (another run on the host network, say)
-                why += "".join("; " + holder for holder in busy_ports(self.ports()))
+                # a port taken by another process meanwhile (another run on the host network, say); one
+                # that the service's own surviving processes hold is not news
+                why += "".join("; " + holder for holder in busy_ports(
+                    [port for port in self.ports() if listener_in_group(port, service.pid) is not True]))
             ready_log.write_text(why + "\n")
             self.facts.not_ready = why
             self.timings["start_s"] = time.monotonic() - start
@@ -222,7 +224,9 @@ class CaseRun:
             return
         judged = judge_settings_in(self.case["requested"], self.facts.server_log, self.dir / "PipelineServingLogs",
                                    self.gpu_memory)
-        self.facts.settings += judged if answered else [s for s in judged if s.status == NOT_IN_EFFECT]
+        # without an answer, only what Paddle's own lines refused is a fact (no oneDNN kernel ran proves
+        # nothing when no request ran)
+        self.facts.settings += judged if answered else [s for s in judged if s.refused]
 
     def check_answers(self):
         """Each client's answers against the reference: check.json / check.log (check_rpc.* for gRPC)."""

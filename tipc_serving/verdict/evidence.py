@@ -18,6 +18,7 @@ one op of several; what cannot be attributed is "not checked for op X", with why
 
 The lines were read from Paddle 2.5.2 and Paddle Serving 0.9.0 (docs/evidence.md lists them).
 """
+import os
 import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -61,11 +62,14 @@ class Setting:
     status: str = NOT_CHECKED
     evidence: str = ""
     op: Optional[str] = None
+    refused: bool = False   # Paddle's own line refused it (not merely: no line proves it)
 
     def as_dict(self):
         found = asdict(self)
         if self.op is None:
             del found["op"]
+        if not self.refused:
+            del found["refused"]
         return found
 
     def describe(self):
@@ -131,6 +135,13 @@ def _proven(key, requested, effective, evidence):
     return Setting(key, requested, effective, IN_EFFECT if effective == requested else NOT_IN_EFFECT, evidence)
 
 
+def _refused(key, requested, effective, evidence):
+    """Paddle's own line says it refused the setting (at predictor build): a fact even when nothing ran."""
+    setting = _proven(key, requested, effective, evidence)
+    setting.refused = setting.status == NOT_IN_EFFECT
+    return setting
+
+
 def _ir_optim(requested, logs):
     ran, off = logs.any_first(IR_PASS, IR_FUSED), logs.first(IR_OFF)
     if off:
@@ -144,7 +155,7 @@ def _ir_optim(requested, logs):
 def _use_mkldnn(requested, logs):
     ignored = logs.first(MKLDNN_IGNORED)
     if ignored:
-        return _proven("use_mkldnn", requested, False, quote(ignored))
+        return _refused("use_mkldnn", requested, False, quote(ignored))
     placed, ran = logs.any_first(MKLDNN_PLACEMENT, MKLDNN_ENABLED), logs.first(ONEDNN_RAN)
     if placed and ran:
         return _proven("use_mkldnn", requested, True, "{} and {}".format(quote(placed), quote(ran)))
@@ -165,7 +176,7 @@ def _use_trt(requested, logs):
 def _precision(requested, use_trt, logs):
     refused, fp16 = logs.first(TRT_FP16_REFUSED), logs.first(TRT_FP16)
     if refused:
-        return _proven("precision", requested, "fp32", quote(refused))
+        return _refused("precision", requested, "fp32", quote(refused))
     if requested == "int8":
         return Setting("precision", requested, None, NOT_CHECKED,
                        "Paddle prints no line that proves a TensorRT int8 engine")
@@ -197,7 +208,7 @@ def _device(requested, logs, gpu_memory_mb):
         return _proven("device", requested, "cpu", serving_said(settings, "use_gpu"))
     refused = logs.first(GPU_REFUSED, logs.machine)
     if refused:
-        return _proven("device", requested, None, "{}, but {}".format(serving_said(settings, "use_gpu"), quote(refused)))
+        return _refused("device", requested, None, "{}, but {}".format(serving_said(settings, "use_gpu"), quote(refused)))
     context = logs.first(GPU_CONTEXT)
     if context or gpu_memory_mb:
         seen = quote(context) if context else "the service's processes hold {:.0f} MB of GPU memory".format(
@@ -243,9 +254,10 @@ def any_gpu(requested):
 
 def same_model(logged, wanted):
     """LocalPredictor's model_path (as config.yml gave it, maybe relative) names the op's model folder."""
-    logged_parts = [part for part in Path(logged).parts if part != "."]
+    # normpath leaves `..` only in front: `../../models/x` (PP-ShiTu's, from its service's folder) ends in models/x
+    logged_parts = [part for part in Path(os.path.normpath(logged)).parts if part not in (".", "..")]
     wanted_parts = Path(wanted).parts
-    if not logged_parts or ".." in logged_parts:
+    if not logged_parts:
         return Path(logged) == Path(wanted)
     if Path(logged).is_absolute():
         return Path(*logged_parts) == Path(wanted)
