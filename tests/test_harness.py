@@ -69,9 +69,9 @@ def test_green_run_writes_tipc_status_lines(green_run):
     assert lines and all(pattern.match(line) for line in lines), lines
     assert all(line.startswith("Run successfully") for line in lines)
     # (export, when the model was missing,) convert, reference, golden, and per CPU case: service,
-    # HTTP client, gRPC client, two checks
+    # HTTP client, gRPC client, two checks, the replay of its captured tensors
     exported = [s for s in green_run.results["steps"] if s["name"] == "export" and s["status"] == "passed"]
-    assert len(lines) == len(exported) + 3 + 5 * len(CPU_CASES)
+    assert len(lines) == len(exported) + 3 + 6 * len(CPU_CASES)
     for line in lines:
         log_path = line.rsplit(" - ", 1)[1].rstrip("!")
         assert green_run.run_dir.joinpath(log_path).exists() or __import__("os").path.exists(log_path), line

@@ -156,7 +156,8 @@ def _use_mkldnn(requested, logs):
     ignored = logs.first(MKLDNN_IGNORED)
     if ignored:
         return _refused("use_mkldnn", requested, False, quote(ignored))
-    placed, ran = logs.any_first(MKLDNN_PLACEMENT, MKLDNN_ENABLED), logs.first(ONEDNN_RAN)
+    # the placement pass where its line is this op's (one op); else its glog twin, which carries the thread id
+    placed, ran = logs.first(MKLDNN_PLACEMENT) or logs.first(MKLDNN_ENABLED), logs.first(ONEDNN_RAN)
     if placed and ran:
         return _proven("use_mkldnn", requested, True, "{} and {}".format(quote(placed), quote(ran)))
     if placed:
