@@ -1,16 +1,17 @@
 """PaddlePaddle's repositories, one module each, and which one a config belongs to.
 
 Each model repository ships its own `test_serving_infer_python.sh` (or `test_serving.sh`) with its own
-config layout. Each repository's module (its Dialect) reads that layout by key (never by line number) and says what the script
-would run, case by case: the conversions, the service's and the clients' commands exactly as the script's
-`eval` gives them (quotes removed), the log names (the case names), the config.yml edits the script makes
-with `sed` (config.yml, the converted models' prototxt, the web service), how its clients print
-replies, and whether the answers can be compared with Paddle Inference (verdict coverage).
+config layout. Each repository's module (its Dialect) reads that layout by key (never by line number) and
+says what the script would run, case by case: the conversions, the service's and the clients' commands
+exactly as the script's `eval` gives them (quotes removed), the log names (the case names), the edits the
+script makes with `sed` (config.yml, the converted models' prototxt, the web service), and where the
+repository's own inference is (the task level's reference).
 
-    dialect (module) repository's script                              cases (log names, as the script writes them)
+    dialect          repository's script                              cases (the script's log names)
     PaddleClas       test_tipc/test_serving_infer_python.sh           gpu_usetrt__precision_, cpu
     PaddleDetection  test_tipc/test_serving_infer_python.sh           cpu, gpu (file order of --opt)
-    PaddleOCR        test_tipc/test_serving_infer_python.sh           gpu_usetrt_False_precision_fp32, cpu_usemkldnn_..._threads_6
+    PaddleOCR        test_tipc/test_serving_infer_python.sh           gpu_usetrt_False_precision_fp32,
+                                                                      cpu_usemkldnn_..._threads_6
     TIPC template    the models template's test_serving.sh: cpu_usemkldnn_..., gpu_usetrt_... (server_infer_* logs)
     PaddleOCR legacy PaddleOCR's test_serving.sh of 2021-2022, which the template copies (the same names)
     PaddleSeg        test_tipc/test_serving_infer_python.sh           gpu, cpu
@@ -35,7 +36,8 @@ from .paddlevideo import PaddleVideo
 OWN = "tipc-serving"
 
 PADDLEDETECTION, PADDLEOCR, PADDLECLAS = PaddleDetection(), PaddleOCR(), PaddleClas()
-PADDLESEG, PADDLEVIDEO, STEP6, TEMPLATE, PADDLEOCR_LEGACY = PaddleSeg(), PaddleVideo(), Step6(), Template(), PaddleOCRLegacy()
+PADDLESEG, PADDLEVIDEO, STEP6 = PaddleSeg(), PaddleVideo(), Step6()
+TEMPLATE, PADDLEOCR_LEGACY = Template(), PaddleOCRLegacy()
 DIALECTS = (PADDLEDETECTION, PADDLEOCR, PADDLECLAS, PADDLESEG, PADDLEVIDEO, STEP6, TEMPLATE, PADDLEOCR_LEGACY)
 # Keys only the harness's own configs have: a config with one of them is the tipc-serving dialect.
 OWN_KEYS = ("pipeline_rpc", "atol", "rtol", "ready_timeout", "pipeline")

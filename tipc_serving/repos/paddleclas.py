@@ -1,4 +1,5 @@
-"""PaddleClas: test_tipc/test_serving_infer_python.sh, deploy/paddleserving (PP-ShiTu: deploy/paddleserving/recognition)."""
+"""PaddleClas: test_tipc/test_serving_infer_python.sh, deploy/paddleserving (PP-ShiTu:
+deploy/paddleserving/recognition)."""
 import posixpath
 import re
 from pathlib import Path
@@ -6,6 +7,8 @@ from pathlib import Path
 from ..config.reader import NULL
 from .base import (CONVERT, Command, Dialect, DialectCase, client_command, conversion, eval_words, feed_key_edit,
                    fetch_alias_edits, stem, values_of)
+from .reference import (client_images, inference_config, inference_lines, relative, service_parameters, unavailable,
+                        with_flags)
 
 
 class PaddleClas(Dialect):
@@ -61,55 +64,52 @@ class PaddleClas(Dialect):
                            coverage="PaddleClas replies name labels, and the client sends its own built-in image, "
                                     "which the config does not name")
 
+    def task_reference(self, config, root):
+        """deploy/python/predict_cls.py with its yaml, run from deploy/ as TIPC's script runs it, its `paddleclas`
+        imports resolved to this repository (the script imports `paddleclas.deploy...`, which a pip-installed
+        PaddleClas provides; here the repository itself is that package)."""
+        import yaml
+        if "PPShiTu" in (config.model_name or ""):
+            return unavailable("the task level compares PaddleClas classifiers only so far (PP-ShiTu retrieves)")
+        path = inference_config(config.path, config.model_name)
+        if path is None:
+            return unavailable("no inference TIPC config beside {} ({}_train_infer_python.txt)".format(
+                config.path, config.model_name))
+        script, flags, _ = inference_lines(path)
+        words = eval_words(script or "")
+        deploy = root / "deploy"
+        if not words or not words[0].endswith("predict_cls.py"):
+            return unavailable("{}: its inference script is {}, not predict_cls.py".format(path.name, words[:1]))
+        if not (deploy / words[0]).is_file():
+            return unavailable("{} names {} (from deploy/), which is not in {}".format(path.name, words[0], root))
+        images = client_images(config, root)
+        if not images:
+            return unavailable("the image the client sends could not be learnt from its script")
+        model = (root / config.conversions[0].dirname).resolve()
+        overrides = {"-o Global.use_gpu": "False", "-o Global.enable_mkldnn": "False", "-o Global.use_tensorrt": "False",
+                     "-o Global.use_fp16": "False", "-o Global.inference_model_dir": str(model),
+                     "-o Global.infer_imgs": images[0] if len(images) == 1 else str(Path(images[0]).parent),
+                     "-o Global.benchmark": "False", "-o Global.save_log_path": None}
+        argv = words + with_flags(flags, overrides)
+        reference = {"flags": " ".join(argv[1:])}
+        try:
+            yml = yaml.safe_load((deploy / words[words.index("-c") + 1]).read_text()) if "-c" in words else {}
+            reference.update({"PreProcess": yml.get("PreProcess"), "PostProcess": yml.get("PostProcess")})
+        except (OSError, ValueError, yaml.YAMLError, IndexError):
+            pass
+        web = root / config.serving_dir / config.cases[0].service.argv[0] if config.cases else None
+        return {"task": "classification", "script": "deploy/" + words[0], "inference_config": relative(path, root),
+                "argv": argv, "cwd": str(deploy), "paths": [], "package": "paddleclas=" + str(root), "images": images,
+                "reader": "paddleclas_cls", "score_rounding": 0.005,  # predict_cls.py prints scores with 2 decimals
+                "parameters": {"service": service_parameters(web, SERVICE_PARAMETERS) if web else {},
+                               "reference": reference}}
+
 
 # ---------------------------------------------------------------- the task level's reference (issue 21)
 SERVICE_PARAMETERS = {"preprocess": r"Sequential\(\[(.*?)\]\)", "labels": r"open\([\"']([^\"']+\.label)[\"']\)",
                       "top-1": r"(max\(score\))"}
 
 
-def _clas_task_reference(self, config, root):
-    """deploy/python/predict_cls.py with its yaml, run from deploy/ as TIPC's script runs it, its `paddleclas`
-    imports resolved to this repository (the script imports `paddleclas.deploy...`, which a pip-installed
-    PaddleClas provides; here the repository itself is that package)."""
-    import yaml
-    from .reference import client_images, inference_config, inference_lines, relative, service_parameters, unavailable, with_flags
-    if "PPShiTu" in (config.model_name or ""):
-        return unavailable("the task level compares PaddleClas classifiers only so far (PP-ShiTu retrieves)")
-    path = inference_config(config.path, config.model_name)
-    if path is None:
-        return unavailable("no inference TIPC config beside {} ({}_train_infer_python.txt)".format(
-            config.path, config.model_name))
-    script, flags, _ = inference_lines(path)
-    words = eval_words(script or "")
-    deploy = root / "deploy"
-    if not words or not words[0].endswith("predict_cls.py"):
-        return unavailable("{}: its inference script is {}, not predict_cls.py".format(path.name, words[:1]))
-    if not (deploy / words[0]).is_file():
-        return unavailable("{} names {} (from deploy/), which is not in {}".format(path.name, words[0], root))
-    images = client_images(config, root)
-    if not images:
-        return unavailable("the image the client sends could not be learnt from its script")
-    model = (root / config.conversions[0].dirname).resolve()
-    overrides = {"-o Global.use_gpu": "False", "-o Global.enable_mkldnn": "False", "-o Global.use_tensorrt": "False",
-                 "-o Global.use_fp16": "False", "-o Global.inference_model_dir": str(model),
-                 "-o Global.infer_imgs": images[0] if len(images) == 1 else str(Path(images[0]).parent),
-                 "-o Global.benchmark": "False", "-o Global.save_log_path": None}
-    argv = words + with_flags(flags, overrides)
-    reference = {"flags": " ".join(argv[1:])}
-    try:
-        yml = yaml.safe_load((deploy / words[words.index("-c") + 1]).read_text()) if "-c" in words else {}
-        reference.update({"PreProcess": yml.get("PreProcess"), "PostProcess": yml.get("PostProcess")})
-    except (OSError, ValueError, yaml.YAMLError, IndexError):
-        pass
-    web = root / config.serving_dir / config.cases[0].service.argv[0] if config.cases else None
-    return {"task": "classification", "script": "deploy/" + words[0], "inference_config": relative(path, root),
-            "argv": argv, "cwd": str(deploy), "paths": [], "package": "paddleclas=" + str(root), "images": images,
-            "reader": "paddleclas_cls", "score_rounding": 0.005,  # predict_cls.py prints scores with 2 decimals
-            "parameters": {"service": service_parameters(web, SERVICE_PARAMETERS) if web else {},
-                           "reference": reference}}
-
-
-PaddleClas.task_reference = _clas_task_reference
 LINE = re.compile(r"^(\S.*?):\s+class id\(s\): (\[.*?\]), score\(s\): (\[.*?\]), label_name\(s\): (\[.*\])\s*$")
 
 

@@ -1,10 +1,13 @@
-"""PaddleOCR: test_tipc/test_serving_infer_python.sh and deploy/pdserving; its older test_serving.sh (the legacy layout)."""
+"""PaddleOCR: test_tipc/test_serving_infer_python.sh and deploy/pdserving; its older test_serving.sh (the legacy
+layout)."""
 import re
 
 from ..config.reader import NULL
 from .base import (Command, Dialect, DialectCase, client_command, config_flag, conversion, eval_words,
                    set_param, stem, trt_precisions, values_of)
 from .models_template import Template
+from .reference import (client_images, inference_config, inference_lines, relative, service_parameters, unavailable,
+                        with_flags)
 
 
 class PaddleOCR(Dialect):
@@ -77,6 +80,34 @@ class PaddleOCR(Dialect):
                            Command(web + [o for o in opts if o], entries.value("serving_dir"),
                                    "python_server_{}.log".format(name)), clients)
 
+    def task_reference(self, config, root):
+        if [c.role for c in config.conversions] != ["det", "rec"]:
+            return unavailable("the task level compares PaddleOCR's det+rec systems (predict_system.py) only so far")
+        path = inference_config(config.path, config.model_name)
+        if path is None:
+            return unavailable("no inference TIPC config beside {} (model_linux_..._infer_python_....txt)".format(config.path))
+        script, flags, _ = inference_lines(path)
+        words = eval_words(script or "")
+        if not words or not words[0].endswith("predict_system.py"):
+            return unavailable("{}: its inference script is {}, not tools/infer/predict_system.py".format(path, words[:1]))
+        if not (root / words[0]).is_file():
+            return unavailable("{} names {}, which is not in {}".format(path.name, words[0], root))
+        images = client_images(config, root)
+        if not images:
+            return unavailable("the images the client sends could not be learnt from the config")
+        det, rec = ((root / c.dirname).resolve() for c in config.conversions)
+        image_dir = next((str((root / cwd / e.value).resolve()) for e, cwd in config.inputs), images[0])
+        overrides = {"--use_gpu": "False", "--enable_mkldnn": "False", "--use_tensorrt": "False", "--precision": "fp32",
+                     "--det_model_dir": str(det), "--rec_model_dir": str(rec), "--image_dir": image_dir,
+                     "--benchmark": "False", "--draw_img_save_dir": "{out}"}
+        argv = words + with_flags(flags, overrides)
+        web = root / config.serving_dir / config.cases[0].service.argv[0] if config.cases else None
+        service = service_parameters(web, SERVICE_PARAMETERS) if web else {}
+        passed = {w.split("=", 1)[0].lstrip("-"): w.split("=", 1)[1] for w in argv[1:] if "=" in w}
+        reference = dict(_utility_defaults(root), **{k: v for k, v in passed.items() if k not in ("draw_img_save_dir",)})
+        return {"task": "ocr", "script": words[0], "inference_config": relative(path, root), "argv": argv,
+                "cwd": str(root), "paths": [], "package": None, "images": images, "reader": "paddleocr_system",
+                "parameters": {"service": service, "reference": reference}}
 
 
 class PaddleOCRLegacy(Template):
@@ -119,38 +150,6 @@ def _utility_defaults(root):
     return service_parameters(root / "tools" / "infer" / "utility.py", patterns)
 
 
-def _ocr_task_reference(self, config, root):
-    from .reference import client_images, inference_config, inference_lines, relative, service_parameters, unavailable, with_flags
-    if [c.role for c in config.conversions] != ["det", "rec"]:
-        return unavailable("the task level compares PaddleOCR's det+rec systems (predict_system.py) only so far")
-    path = inference_config(config.path, config.model_name)
-    if path is None:
-        return unavailable("no inference TIPC config beside {} (model_linux_..._infer_python_....txt)".format(config.path))
-    script, flags, _ = inference_lines(path)
-    words = eval_words(script or "")
-    if not words or not words[0].endswith("predict_system.py"):
-        return unavailable("{}: its inference script is {}, not tools/infer/predict_system.py".format(path, words[:1]))
-    if not (root / words[0]).is_file():
-        return unavailable("{} names {}, which is not in {}".format(path.name, words[0], root))
-    images = client_images(config, root)
-    if not images:
-        return unavailable("the images the client sends could not be learnt from the config")
-    det, rec = ((root / c.dirname).resolve() for c in config.conversions)
-    image_dir = next((str((root / cwd / e.value).resolve()) for e, cwd in config.inputs), images[0])
-    overrides = {"--use_gpu": "False", "--enable_mkldnn": "False", "--use_tensorrt": "False", "--precision": "fp32",
-                 "--det_model_dir": str(det), "--rec_model_dir": str(rec), "--image_dir": image_dir,
-                 "--benchmark": "False", "--draw_img_save_dir": "{out}"}
-    argv = words + with_flags(flags, overrides)
-    web = root / config.serving_dir / config.cases[0].service.argv[0] if config.cases else None
-    service = service_parameters(web, SERVICE_PARAMETERS) if web else {}
-    passed = {w.split("=", 1)[0].lstrip("-"): w.split("=", 1)[1] for w in argv[1:] if "=" in w}
-    reference = dict(_utility_defaults(root), **{k: v for k, v in passed.items() if k not in ("draw_img_save_dir",)})
-    return {"task": "ocr", "script": words[0], "inference_config": relative(path, root), "argv": argv,
-            "cwd": str(root), "paths": [], "package": None, "images": images, "reader": "paddleocr_system",
-            "parameters": {"service": service, "reference": reference}}
-
-
-PaddleOCR.task_reference = _ocr_task_reference
 
 
 def read_system_results(out_dir, log_text):

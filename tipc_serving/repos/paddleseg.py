@@ -30,48 +30,46 @@ class PaddleSeg(Dialect):
         return self.config(entries, conversions=conversions, cases=cases, service_config=config_flag(web),
                            coverage="segmentation answers (label maps) are not classes and probabilities")
 
+    def task_reference(self, config, root):
+        """deploy/python/infer.py with the model's deploy.yaml (PaddleSeg's export writes it beside the model),
+        run from the repository's root with its paddleseg package importable (TIPC installs it)."""
+        import yaml
+        from .reference import client_images, inference_config, inference_lines, relative, service_parameters, unavailable, with_flags
+        path = inference_config(config.path, config.model_name)
+        if path is None:
+            return unavailable("no inference TIPC config beside {} (train_infer_python.txt)".format(config.path))
+        script, flags, _ = inference_lines(path)
+        words = eval_words(script or "")
+        if not words or not words[0].endswith("infer.py") or not (root / words[0]).is_file():
+            return unavailable("{}: its inference script {} is not in {}".format(path.name, words[:1], root))
+        model = (root / config.conversions[0].dirname).resolve()
+        deploy_yaml = model / "deploy.yaml"
+        if not deploy_yaml.is_file():
+            return unavailable("no {} (PaddleSeg's export writes it; {} reads its transforms)".format(deploy_yaml, words[0]))
+        images = client_images(config, root)
+        if not images:
+            return unavailable("the image the client sends could not be learnt from the config")
+        words = [w for i, w in enumerate(words) if w != "--save_dir" and (i == 0 or words[i - 1] != "--save_dir")]
+        overrides = {"--device": "cpu", "--enable_mkldnn": "False", "--use_trt": "False", "--precision": "fp32",
+                     "--config": str(deploy_yaml), "--image_path": images[0], "--benchmark": "False",
+                     "--save_dir": "{out}", "--save_log_path": None}
+        argv = words + with_flags(flags, overrides)
+        try:
+            reference = {"deploy.yaml": yaml.safe_load(deploy_yaml.read_text()).get("Deploy", {}).get("transforms")}
+        except (OSError, ValueError, yaml.YAMLError, AttributeError):
+            reference = {}
+        reference["flags"] = " ".join(argv[1:])
+        web = root / config.serving_dir / config.cases[0].service.argv[0] if config.cases else None
+        return {"task": "segmentation", "script": words[0], "inference_config": relative(path, root), "argv": argv,
+                "cwd": str(root), "paths": [str(root)], "package": None, "images": images[:1], "reader": "paddleseg_infer",
+                "parameters": {"service": service_parameters(web, SERVICE_PARAMETERS) if web else {},
+                               "reference": reference}}
+
 
 # ---------------------------------------------------------------- the task level's reference (issue 21)
 SERVICE_PARAMETERS = {"preprocess": r"Compose\(\[(.*?)\]\)", "answer": r"(np\.mean\(val\))"}
 
 
-def _seg_task_reference(self, config, root):
-    """deploy/python/infer.py with the model's deploy.yaml (PaddleSeg's export writes it beside the model),
-    run from the repository's root with its paddleseg package importable (TIPC installs it)."""
-    import yaml
-    from .reference import client_images, inference_config, inference_lines, relative, service_parameters, unavailable, with_flags
-    path = inference_config(config.path, config.model_name)
-    if path is None:
-        return unavailable("no inference TIPC config beside {} (train_infer_python.txt)".format(config.path))
-    script, flags, _ = inference_lines(path)
-    words = eval_words(script or "")
-    if not words or not words[0].endswith("infer.py") or not (root / words[0]).is_file():
-        return unavailable("{}: its inference script {} is not in {}".format(path.name, words[:1], root))
-    model = (root / config.conversions[0].dirname).resolve()
-    deploy_yaml = model / "deploy.yaml"
-    if not deploy_yaml.is_file():
-        return unavailable("no {} (PaddleSeg's export writes it; {} reads its transforms)".format(deploy_yaml, words[0]))
-    images = client_images(config, root)
-    if not images:
-        return unavailable("the image the client sends could not be learnt from the config")
-    words = [w for i, w in enumerate(words) if w != "--save_dir" and (i == 0 or words[i - 1] != "--save_dir")]
-    overrides = {"--device": "cpu", "--enable_mkldnn": "False", "--use_trt": "False", "--precision": "fp32",
-                 "--config": str(deploy_yaml), "--image_path": images[0], "--benchmark": "False",
-                 "--save_dir": "{out}", "--save_log_path": None}
-    argv = words + with_flags(flags, overrides)
-    try:
-        reference = {"deploy.yaml": yaml.safe_load(deploy_yaml.read_text()).get("Deploy", {}).get("transforms")}
-    except (OSError, ValueError, yaml.YAMLError, AttributeError):
-        reference = {}
-    reference["flags"] = " ".join(argv[1:])
-    web = root / config.serving_dir / config.cases[0].service.argv[0] if config.cases else None
-    return {"task": "segmentation", "script": words[0], "inference_config": relative(path, root), "argv": argv,
-            "cwd": str(root), "paths": [str(root)], "package": None, "images": images[:1], "reader": "paddleseg_infer",
-            "parameters": {"service": service_parameters(web, SERVICE_PARAMETERS) if web else {},
-                           "reference": reference}}
-
-
-PaddleSeg.task_reference = _seg_task_reference
 
 
 def read_infer_pngs(out_dir, log_text):
