@@ -230,6 +230,7 @@ run_config() {  # RUN_DIR
         --bootstrap-python "$PY" --network-status "$NETWORK_STATUS" --network-note "$NETWORK_NOTE" \
         --case-timeout "$CASE_TIMEOUT" || return 1
     ACTIVE_RUN_DIR="$run_dir"
+    take_repository_lock "$run_dir"
     if chain_step step "$run_dir" export && chain_step step "$run_dir" convert \
         && chain_step step "$run_dir" reference && chain_step step "$run_dir" golden; then
         chain_step cases "$run_dir"
@@ -238,8 +239,28 @@ run_config() {  # RUN_DIR
         chain_step finish "$run_dir" --not-reached
     fi
     local rc=$?
+    if [[ -n "$REPOSITORY_LOCK_FD" ]]; then exec {REPOSITORY_LOCK_FD}>&-; REPOSITORY_LOCK_FD=""; fi
     ACTIVE_RUN_DIR=""
     return "$rc"
+}
+
+# A PaddlePaddle repository's config converts into the checkout's own folders, which its services read: two
+# runs of one checkout take turns (the lock file the open step named). Waits in 1 s steps, so that a signal
+# is handled at once. REPOSITORY_LOCK_FD holds it (empty for the harness's own configs, which convert into
+# folders of their own run).
+REPOSITORY_LOCK_FD=""
+take_repository_lock() {  # RUN_DIR
+    local lock_file
+    lock_file="$(cat "$1/repository.lock" 2>/dev/null)" || return 0
+    if ! command -v flock >/dev/null; then
+        say "no flock here: two runs of one repository's checkout at once are not kept apart"
+        return 0
+    fi
+    exec {REPOSITORY_LOCK_FD}>>"$lock_file"
+    if ! flock -n "$REPOSITORY_LOCK_FD"; then
+        say "waiting for another run of this repository's checkout (it converts into the same folders)"
+        until flock -w 1 "$REPOSITORY_LOCK_FD"; do :; done
+    fi
 }
 
 # ------------------------------------------------------------------ teardown

@@ -77,3 +77,4 @@ def test_a_whole_run_under_bash_4_2(old_bash, tmp_path, seeded_exports):
     merged = run_old(old_bash, [MERGE, tmp_path / "merged", repo / "out"], cwd=tmp_path)
     assert merged.returncode == 0, merged.stderr
     assert "pp_liteseg_stdc1: 1 passed, 0 failed, 1 skipped, 0 not run" in merged.stdout
+

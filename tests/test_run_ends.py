@@ -21,7 +21,8 @@ import psutil
 import pytest
 
 from conftest import PYTHON, REPO_ROOT, SERVING_DIR, clean_env
-from harnesskit import HarnessRun, config_for, harness_args, run_harness, serving_dir_with, wait_for
+from harnesskit import HARNESS, HarnessRun, config_for, harness_args, run_harness, serving_dir_with, wait_for
+from test_dialects import config_of, repo_with_model, seeded_exports  # noqa: F401  (a fixture)
 from tipc_serving.chain.commands import TimedOut, decisive_line, failure_reason, run_logged
 from tipc_serving.errors import OutputError
 from tipc_serving.jsonfile import write_json
@@ -428,3 +429,23 @@ def test_runs_of_one_checkout_at_once_all_pass(tmp_path, alexnet_model):
         assert run.leftovers() == {}
     folder = tmp_path / "converted" / "serving_server"
     assert folder.is_symlink() and (folder / "serving_server_conf.prototxt").is_file()
+
+
+@pytest.mark.slow
+def test_two_runs_of_one_repository_checkout_take_turns(tmp_path, seeded_exports):
+    """A PaddlePaddle config converts into its checkout's own folders, which its service reads: a second run
+    of the same checkout waits for the first (a lock outside the checkout) instead of rewriting the model
+    under its service; both pass. Each run is in a network namespace of its own (the repository's ports)."""
+    repo = repo_with_model("PaddleSeg", tmp_path, seeded_exports)
+    config = str(config_of("PaddleSeg", tmp_path).relative_to(repo))
+    runs = [subprocess.Popen(["bash", str(HARNESS), config, "--gpu", "off", "--output-dir", "out{}".format(n)],
+                             cwd=str(repo), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=clean_env(),
+                             text=True) for n in (1, 2)]
+    outputs = [run.communicate(timeout=900)[0] for run in runs]
+    assert [run.returncode for run in runs] == [0, 0], outputs
+    waited = ["waiting for another run of this repository's checkout" in output for output in outputs]
+    assert waited.count(True) == 1, outputs
+    for n in (1, 2):
+        results = HarnessRun(subprocess.CompletedProcess([], 0, "", ""), repo / "out{}".format(n),
+                             "pp_liteseg_stdc1").results
+        assert [c["status"] for c in results["cases"] if c["name"] == "cpu"] == ["passed"]

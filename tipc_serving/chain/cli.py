@@ -65,7 +65,28 @@ def open_run(args):
     if config.get("dialect") not in (None, OWN):
         ctx.progress("{} config, run as {} runs it; {}".format(config["dialect"], config["script"],
                                                               config["coverage"] or "answers compared"))
+        write_text_file(os.path.join(run_dir, REPOSITORY_LOCK), repository_lock(config["repo_root"]) + "\n")
     return 0
+
+
+REPOSITORY_LOCK = "repository.lock"  # names the lock test_serving.sh holds while this config runs
+
+
+def repository_lock(repo_root):
+    """The lock file of a PaddlePaddle repository's checkout: its script converts into the repository's own
+    folders (and its services read them), so two runs of one checkout take turns instead of rewriting a
+    model under each other's service. Outside the checkout: the user's files stay as they were."""
+    import hashlib
+    import tempfile
+
+    folder = os.path.join(tempfile.gettempdir(), "tipc-serving-locks")
+    os.makedirs(folder, exist_ok=True)
+    return os.path.join(folder, hashlib.sha256(os.path.realpath(repo_root).encode()).hexdigest()[:16] + ".lock")
+
+
+def write_text_file(path, text):
+    with open(path, "w", encoding="utf-8") as handle:
+        handle.write(text)
 
 
 # Each command imports only what it uses: every one is a process of its own, and a warm run starts seven.
