@@ -27,7 +27,7 @@ def test_ocr_same_text_close_boxes_pass_and_figures_are_reported():
     assert not check.failed and check.items == 1
     assert check.figures["max_corner_px"] == pytest.approx(2.83, abs=0.01)
     assert check.figures["max_score_diff"] == pytest.approx(0.024)
-    assert "1 lines as" in check.summary_line()
+    assert "1 line as" in check.summary_line()
 
 
 def test_ocr_changed_text_is_one_differing_line_with_its_edit_distance():

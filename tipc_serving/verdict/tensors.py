@@ -147,9 +147,10 @@ class TensorCheck:
             return "tensors not compared: " + self.unavailable
         worst = max((f.max_abs_diff for f in self.fetches), default=0.0)
         engines = sorted({f.tolerance["why"] for f in self.fetches})
-        return "tensors: {} output{} of {} op{} match Paddle Inference ({} tensors, max abs diff {:.3g}; {})".format(
+        count = sum(f.tensors for f in self.fetches)
+        return "tensors: {} output{} of {} op{} match Paddle Inference ({} tensor{}, max abs diff {:.3g}; {})".format(
             len(self.fetches), "" if len(self.fetches) == 1 else "s", len(self.ops), "" if len(self.ops) == 1 else "s",
-            sum(f.tensors for f in self.fetches), worst, ", ".join(engines))
+            count, "" if count == 1 else "s", worst, ", ".join(engines))
 
     @property
     def max_abs_diff(self):

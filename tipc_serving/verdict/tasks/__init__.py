@@ -84,7 +84,8 @@ class TaskCheck:
         accepted = [d for d in self.differences if d.accepted]
         head = "{}: {} of {} {} differ from {}".format(self.task, len(new_items), self.items, self.unit, self.reference)
         if not self.differences:
-            head = "{}: {} {} as {} gives them".format(self.task, self.items, self.unit, self.reference)
+            unit = self.unit[:-1] if self.items == 1 else self.unit  # 1 image, 2 lines
+            head = "{}: {} {} as {} gives them".format(self.task, self.items, unit, self.reference)
         shown = self.new[:SHOWN]
         tail = ": " + "; ".join(d.describe() for d in shown) if shown else ""
         more = " (and {} more)".format(len(self.new) - SHOWN) if len(self.new) > SHOWN else ""
