@@ -118,11 +118,16 @@ def wait_until_case_ready(process, output_dir, case=ONE_CASE, timeout=180):
 
 
 def wait_for_client(process, script, timeout=120):
-    """The pid of the harness's client `script` once it runs (it is in the harness's process group)."""
+    """The pid of the harness's client `script` once it runs (a descendant of the harness, in a process group
+    of its own: chain/commands.py)."""
 
     def client_pid():
         assert process.poll() is None, "harness exited before {} ran:\n{}".format(script, harness_output(process))
-        for member in group_members(process.pid):
+        try:
+            members = psutil.Process(process.pid).children(recursive=True)
+        except psutil.Error:
+            return None
+        for member in members:
             try:
                 if any(part.endswith(script) for part in member.cmdline()):
                     return member.pid
