@@ -137,3 +137,15 @@ def test_inference_config_lines_and_flags(tmp_path):
     client = tmp_path / "pipeline_http_client.py"
     client.write_text('with open(os.path.join(".", "daisy.jpg"), \'rb\') as file:\n')
     assert reference.client_default_image(client) == "daisy.jpg"
+
+
+def test_ocr_extra_served_lines_are_lines_compared_so_the_count_never_exceeds_the_lines():
+    """All of doc/imgs gave "236 of 407 lines differ" where 21 of the 236 were served lines no reference line
+    paired (a line the service merged from two): they were counted as differing but not as compared."""
+    merged = [[0, 0], [120, 0], [120, 20], [0, 20]]
+    check = ocr.compare({"a.jpg": [line("登机口 GATE", 0.9, merged)]}, {"a.jpg": []}, FP32)
+    assert check.items == 1 and check.summary_line().startswith("OCR: 1 of 1 lines differ from")
+    check = ocr.compare({"a.jpg": [line("x", 0.9, REF_BOX), line("y", 0.9, merged)]},
+                        {"a.jpg": [line("x", 0.9, REF_BOX)]}, FP32)
+    assert check.items == 2 and check.summary_line().startswith("OCR: 1 of 2 lines differ from")
+    assert (check.figures["paired"], check.figures["missing"], check.figures["extra"]) == (1, 0, 1)

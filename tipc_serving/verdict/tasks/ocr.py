@@ -1,7 +1,8 @@
 """OCR: each reference line paired with the served line whose box overlaps it most (IoU of the quadrilaterals, at
 least PAIR_IOU); a paired line's text must be the same (its edit distance is reported), its corners within
 corner_px pixels, its score within the OCR score tolerance. A reference line without a partner is missing from
-the served answer, a served line without one is extra."""
+the served answer, a served line without one is extra: an item of its own ("N of M lines": M counts the reference's
+lines and the served lines nothing paired, so N never exceeds M)."""
 from shapely.geometry import Polygon
 
 from ...verdict.tolerance import OCR_SCORE
@@ -41,7 +42,7 @@ def compare(served, reference, tol, precision="fp32", score_rounding=0.0):
     score_tol = max(OCR_SCORE.get(precision, OCR_SCORE["fp32"]), score_rounding)
     check.tolerance.update(text="exact", corner_px=tol.corner_px, score=score_tol, pair_iou=PAIR_IOU)
     worst = {"max_corner_px": 0.0, "max_score_diff": 0.0, "max_edit_distance": 0}
-    same_text = 0
+    same_text, paired, edits, extra = 0, 0, 0, 0
     for image in pair_images(served, reference, check):
         mine = list(served[image])
         taken = set()
@@ -53,8 +54,10 @@ def compare(served, reference, tol, precision="fp32", score_rounding=0.0):
                 check.differ(image, _label(index, line), "missing", None, line["text"])
                 continue
             taken.add(best[1])
+            paired += 1
             other = mine[best[1]]
             distance = edit_distance(other["text"], line["text"])
+            edits += distance
             worst["max_edit_distance"] = max(worst["max_edit_distance"], distance)
             if distance:
                 check.differ(image, _label(index, line), "text", other["text"], line["text"], distance)
@@ -71,7 +74,10 @@ def compare(served, reference, tol, precision="fp32", score_rounding=0.0):
                              round(float(line["score"]), 4), diff)
         for j, other in enumerate(mine):
             if j not in taken:
+                check.items += 1
+                extra += 1
                 check.differ(image, "served line {!r}".format(other["text"]), "extra", other["text"], None)
-    worst["same_text"] = same_text
+    worst.update(same_text=same_text, paired=paired, missing=check.items - extra - paired, extra=extra,
+                 total_edit_distance=edits)
     check.figures.update({k: round(v, 6) if isinstance(v, float) else v for k, v in worst.items()})
     return check
