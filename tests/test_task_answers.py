@@ -149,3 +149,17 @@ def test_ocr_extra_served_lines_are_lines_compared_so_the_count_never_exceeds_th
                         {"a.jpg": [line("x", 0.9, REF_BOX)]}, FP32)
     assert check.items == 2 and check.summary_line().startswith("OCR: 1 of 2 lines differ from")
     assert (check.figures["paired"], check.figures["missing"], check.figures["extra"]) == (1, 0, 1)
+
+
+def test_ocr_corners_within_a_share_of_a_tall_lines_height():
+    """The stand-in's 80 px high '2024': the service's other resize tilts its box by 3.2 px; on a 20 px line the
+    same 3.2 px is a box that moved (the 3 px floor)."""
+    ref_tall = [[66, 334], [299, 334], [299, 413], [66, 413]]
+    served_tall = [[64.0, 333.0], [300.0, 331.0], [300.0, 412.0], [65.0, 414.0]]
+    assert not ocr.compare({"1.jpg": [line("2024", 0.9999, served_tall)]},
+                           {"1.jpg": [line("2024", 1.0, ref_tall)]}, FP32).failed
+    ref_short = [[66, 334], [299, 334], [299, 354], [66, 354]]
+    served_short = [[64.0, 333.0], [300.0, 331.0], [300.0, 353.0], [65.0, 355.0]]
+    check = ocr.compare({"1.jpg": [line("2024", 1.0, served_short)]}, {"1.jpg": [line("2024", 1.0, ref_short)]}, FP32)
+    assert [d.what for d in check.differences] == ["box"]
+    assert check.tolerance["corner_share_of_height"] == 0.05

@@ -1,11 +1,11 @@
 """OCR: each reference line paired with the served line whose box overlaps it most (IoU of the quadrilaterals, at
 least PAIR_IOU); a paired line's text must be the same (its edit distance is reported), its corners within
-corner_px pixels, its score within the OCR score tolerance. A reference line without a partner is missing from
+corner_px pixels (or a share of the line's height, its box's shorter side, where that is more: verdict/tolerance.py), its score within the OCR score tolerance. A reference line without a partner is missing from
 the served answer, a served line without one is extra: an item of its own ("N of M lines": M counts the reference's
 lines and the served lines nothing paired, so N never exceeds M)."""
 from shapely.geometry import Polygon
 
-from ...verdict.tolerance import OCR_SCORE
+from ...verdict.tolerance import OCR_CORNER_SHARE, OCR_SCORE
 from . import TaskCheck, edit_distance, pair_images
 
 PAIR_IOU = 0.5  # two boxes of one text line overlap far more; two neighbouring lines hardly at all
@@ -32,6 +32,14 @@ def corner_distance(a, b):
     return best
 
 
+def height(box):
+    """A line's height (its thickness: a vertical line's is its width), the shorter side of its box, in pixels."""
+    if len(box) != 4:
+        return 0.0
+    side = [((box[i][0] - box[j][0]) ** 2 + (box[i][1] - box[j][1]) ** 2) ** 0.5 for i, j in ((0, 1), (1, 2))]
+    return min(side)
+
+
 def _label(index, line):
     return "line {} {!r}".format(index + 1, line["text"])
 
@@ -40,7 +48,9 @@ def compare(served, reference, tol, precision="fp32", score_rounding=0.0):
     """served, reference: {image: [{"text", "score", "box": [[x, y] * 4]}]}."""
     check = TaskCheck(task="OCR", unit="lines")
     score_tol = max(OCR_SCORE.get(precision, OCR_SCORE["fp32"]), score_rounding)
-    check.tolerance.update(text="exact", corner_px=tol.corner_px, score=score_tol, pair_iou=PAIR_IOU)
+    share = OCR_CORNER_SHARE.get(precision, OCR_CORNER_SHARE["fp32"])
+    check.tolerance.update(text="exact", corner_px=tol.corner_px, corner_share_of_height=share, score=score_tol,
+                           pair_iou=PAIR_IOU)
     worst = {"max_corner_px": 0.0, "max_score_diff": 0.0, "max_edit_distance": 0}
     same_text, paired, edits, extra = 0, 0, 0, 0
     for image in pair_images(served, reference, check):
@@ -65,7 +75,7 @@ def compare(served, reference, tol, precision="fp32", score_rounding=0.0):
                 same_text += 1
             corners = corner_distance(other["box"], line["box"])
             worst["max_corner_px"] = max(worst["max_corner_px"], corners)
-            if corners > tol.corner_px:
+            if corners > max(tol.corner_px, share * height(line["box"])):
                 check.differ(image, _label(index, line), "box", other["box"], line["box"], corners)
             diff = abs(float(other["score"]) - float(line["score"]))
             worst["max_score_diff"] = max(worst["max_score_diff"], diff)
