@@ -63,8 +63,12 @@ def open_run(args):
     ctx.progress(config["python_note"])
     ctx.progress("each case must end within {:g} s, start to stop (--case-timeout)".format(args.case_timeout))
     if config.get("dialect") not in (None, OWN):
-        ctx.progress("{} config, run as {} runs it; {}".format(config["dialect"], config["script"],
-                                                              config["coverage"] or "answers compared"))
+        from ..config.dialect_plan import NOT_COMPARED, verdict_line
+
+        coverage = (config["coverage"] or "")[len(NOT_COMPARED):] if (config["coverage"] or "").startswith(
+            NOT_COMPARED) else config["coverage"]
+        ctx.progress("{} config, run as {} runs it; compared: {}".format(config["dialect"], config["script"],
+                                                                         verdict_line(coverage)))
         write_text_file(os.path.join(run_dir, REPOSITORY_LOCK), repository_lock(config["repo_root"]) + "\n")
     return 0
 

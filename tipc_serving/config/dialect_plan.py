@@ -25,6 +25,13 @@ from . import matrix
 NOT_COMPARED = "answers not compared: "
 
 
+def verdict_line(coverage):
+    """What a PaddlePaddle config's cases compare (the listing's and the run's header line)."""
+    return ("every output tensor of every op against Paddle Inference on the original model (engine level), "
+            "and the served answers against the repository's own inference where its module knows it (task "
+            "level); not this harness's classifier reference{}".format(": " + coverage if coverage else ""))
+
+
 def repo_root_of(config_path, explicit=None, caller_dir="."):
     """The model repository's root: --repo-root, else the folder above the config's test_tipc, else where
     the user stands."""
@@ -321,7 +328,6 @@ def listing(config, root):
         for client in case.clients:
             lines.append("    client  (cwd {}) python {} > {}".format(client.cwd, " ".join(client.argv),
                                                                        client.log or "-"))
-    lines.append("  verdict: {}".format(NOT_COMPARED + config.coverage if config.coverage else
-                                        "answers compared with Paddle Inference"))
+    lines.append("  verdict: {}".format(verdict_line(config.coverage)))
     return lines
 
