@@ -90,6 +90,9 @@ def test_accepted_differences_pass_later_runs_but_not_new_or_larger_ones(tmp_pat
     path = baseline.write(str(config), {"cpu": first.as_dict()["differences"]})
     assert path.name == "model_serving_python.accepted_differences.json"
     assert '"served": "东图"' in path.read_text(encoding="utf-8")  # readable in a diff
+    # one accepted difference a line: a diff shows each one that came or went
+    (entry,) = [l for l in path.read_text(encoding="utf-8").splitlines() if '"item"' in l]
+    assert '"what": "text"' in entry and '"reference": "东园"' in entry
     again = baseline.apply(ocr.compare(served, ref, FP32), baseline.load(path), "cpu", path)
     assert not again.failed and "1 accepted difference" in again.summary_line()
     worse = baseline.apply(ocr.compare({"1.jpg": [line("东图图", 0.85, BOX)]}, ref, FP32), baseline.load(path), "cpu", path)

@@ -60,11 +60,20 @@ def apply(check, accepted, case_name, path):
 def write(config_path, cases):
     """Write the differences of every case ({case: [difference dicts]}) as the accepted ones; returns the path."""
     path = path_for(config_path)
-    document = {"config": Path(config_path).name,
-                "what": "differences from the repository's own inference that were accepted "
-                        "(python -m tipc_serving baseline RUN_DIR); a run fails only on new or larger ones",
-                "accepted": {case: [_entry(d) for d in differences] for case, differences in sorted(cases.items())}}
-    text = json.dumps(document, ensure_ascii=False, indent=1, sort_keys=False)
+    header = {"config": Path(config_path).name,
+              "what": "differences from the repository's own inference that were accepted "
+                      "(python -m tipc_serving baseline RUN_DIR); a run fails only on new or larger ones"}
+    # one accepted difference a line: a diff of the file shows each one that came or went
+    lines = ["{"] + [" {}: {},".format(json.dumps(k), json.dumps(v, ensure_ascii=False)) for k, v in header.items()]
+    lines.append(' "accepted": {')
+    for number, (case, differences) in enumerate(sorted(cases.items())):
+        lines.append("  {}: [".format(json.dumps(case)))
+        entries = [json.dumps(_entry(d), ensure_ascii=False) for d in differences]
+        lines += ["   {}{}".format(entry, "," if index < len(entries) - 1 else "") for index, entry in enumerate(entries)]
+        lines.append("  ]{}".format("," if number < len(cases) - 1 else ""))
+    lines += [" }", "}"]
+    text = "\n".join(lines)
+    json.loads(text)  # the same document json.dumps would write
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(text + "\n", encoding="utf-8")
     tmp.replace(path)
