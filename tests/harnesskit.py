@@ -162,6 +162,18 @@ def run_harness(config_paths, output_dir, model_name="alexnet", ports=None, extr
     return HarnessRun(result, Path(output_dir), model_name)
 
 
+def run_from_repo(repo, config, output_dir, model_name, case_name, timeout=900):
+    """The harness from a stand-in repository's root, as its developer runs it (its config relative, its
+    fixed ports in a network namespace of the run's own, CPU cases only): (the finished process, the case's
+    entry in results.json, the run folder)."""
+    done = subprocess.run(["bash", str(HARNESS), str(config), "--netns", "on", "--gpu", "off", "--output-dir",
+                           str(output_dir)], cwd=str(repo), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          env=clean_env(), universal_newlines=True, timeout=timeout)
+    run_dir = (Path(output_dir) / model_name / "serving_python" / "latest").resolve()
+    results = json.loads((run_dir / "results.json").read_text())
+    return done, next(c for c in results["cases"] if c["name"] == case_name), run_dir
+
+
 def start_harness(config_paths, output_dir, ports=None, extra=(), env=None):
     """The harness in the background (its own process group, like a CI job), output to a file."""
     log = open(Path(output_dir).parent / "harness.out", "w")

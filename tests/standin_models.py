@@ -96,3 +96,12 @@ def fill_ports(repo, http_port, rpc_port):
     for yml in list(Path(repo).rglob("*.yml")) + list(Path(repo).rglob("*.yaml")):
         text = yml.read_text()
         yml.write_text(text.replace("{http_port}", str(http_port)).replace("{rpc_port}", str(rpc_port)))
+
+
+def ocr_standin(root):
+    """A copy of the OCR stand-in under root, with PaddleOCR's own ports (runs through the harness get a
+    network namespace of their own), its models converted, its character list and image."""
+    repo = Path(root) / "PaddleOCR"
+    shutil.copytree(str(DIALECTS / "PaddleOCR"), str(repo))
+    fill_ports(repo, 9998, 18091)
+    return convert_ocr(prepare_ocr(repo))

@@ -8,46 +8,32 @@ sees on a machine without a GPU.
   runs: the client's `erro_no` and result lines are read, with the real text of doc/imgs/1.jpg, and the
   settings are judged op by op.
 """
-import json
 import re
 import shutil
-import subprocess
 
 import pytest
 
-from conftest import clean_env
-from harnesskit import HARNESS
-from standin_models import DIALECTS, OCR_CONFIG, convert_ocr, fill_ports, prepare_ocr
+from harnesskit import run_from_repo
+from standin_models import OCR_CONFIG, ocr_standin
 
 pytestmark = pytest.mark.slow
 
 
 def harness(repo, output):
-    return subprocess.run(["bash", str(HARNESS), OCR_CONFIG, "--netns", "on", "--gpu", "off", "--output-dir",
-                           str(output)], cwd=str(repo), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                          env=clean_env(), universal_newlines=True, timeout=900)
-
-
-def cpu_case(output):
-    results = json.loads(next(output.glob("ch_PP-OCRv3/serving_python/latest/results.json")).read_text())
-    return next(case for case in results["cases"] if case["name"] == "cpu_usemkldnn_False_threads_6")
+    return run_from_repo(repo, OCR_CONFIG, output, "ch_PP-OCRv3", "cpu_usemkldnn_False_threads_6")
 
 
 @pytest.fixture(scope="module")
 def ocr_repo(tmp_path_factory):
     if shutil.which("unshare") is None:
         pytest.skip("needs unshare for a private network namespace (the stand-in keeps PaddleOCR's ports)")
-    repo = tmp_path_factory.mktemp("ocr_harness") / "PaddleOCR"
-    shutil.copytree(str(DIALECTS / "PaddleOCR"), str(repo))
-    fill_ports(repo, 9998, 18091)  # PaddleOCR's own ports: the run has a network namespace of its own
-    return convert_ocr(prepare_ocr(repo))
+    return ocr_standin(tmp_path_factory.mktemp("ocr_harness"))
 
 
 def test_the_shipped_config_fails_naming_op_rec_left_on_the_gpu(ocr_repo, tmp_path):
-    done = harness(ocr_repo, tmp_path / "out")
+    done, case, _ = harness(ocr_repo, tmp_path / "out")
     assert done.returncode == 1, done.stdout
     assert "op rec runs on the GPU in this CPU case" in done.stdout
-    case = cpu_case(tmp_path / "out")
     assert case["status"] == "failed"
     assert re.search(r"op rec: device gpu requested, not in effect: .*GPU count is: 0", case["reason"]), case["reason"]
 
@@ -55,12 +41,11 @@ def test_the_shipped_config_fails_naming_op_rec_left_on_the_gpu(ocr_repo, tmp_pa
 def test_with_rec_on_the_cpu_the_real_text_is_read_and_each_op_judged_on_its_own_lines(ocr_repo, tmp_path):
     config_yml = ocr_repo / "deploy" / "pdserving" / "config.yml"
     config_yml.write_text(config_yml.read_text().replace('devices: "0"', 'devices: ""'))
-    done = harness(ocr_repo, tmp_path / "out")
+    done, case, run_dir = harness(ocr_repo, tmp_path / "out")
     assert done.returncode == 0, done.stdout
-    case = cpu_case(tmp_path / "out")
     assert case["status"] in ("passed", "partial"), case
     assert "HTTP 1 reply with err_no 0" in case["reason"], case["reason"]
-    client_log = next((tmp_path / "out").glob("ch_PP-OCRv3/serving_python/latest/cpu_*/python_client_*.log"))
+    client_log = next(run_dir.glob("cpu_*/python_client_*.log"))
     printed = client_log.read_text()
     assert "erro_no:0, err_msg:" in printed
     assert "('Paddle Serving pipeline', " in printed  # doc/imgs/1.jpg here is tests/ocr_text.jpg

@@ -5,25 +5,12 @@ import sys
 
 import pytest
 
+from test_tipc_config import STEP6
 from tipc_serving.config import dialect_plan, tipc
 from tipc_serving.errors import ConfigError
 
-# The Step6 tutorial's layout (models repository), as its config reads.
-CONFIG = """===========================serving_params===========================
-model_name:{model}
-python:python3.7
-trans_model:-m paddle_serving_client.convert
---dirname:./inference/model_infer/
---model_filename:inference.pdmodel
---params_filename:inference.pdiparams
---serving_server:./deploy/serving_python/serving_server/
---serving_client:./deploy/serving_python/serving_client/
-serving_dir:./deploy/serving_python
-web_service:web_service.py --config=config.yml
---opt op.imagenet.local_service_conf.devices:"0"|null
-pipline:pipeline_http_client.py
---image_dir:../../lite_data/test/
-"""
+# The Step6 tutorial's layout (models repository), as its config reads, with its model's name to vary.
+CONFIG = STEP6.replace("model_name:mobilenet_v3_small", "model_name:{model}")
 CONFIG_YML = "http_port: 18080\nop:\n  imagenet:\n    local_service_conf:\n      devices: \"0\"\n"
 
 
@@ -34,9 +21,9 @@ def step6_repo(tmp_path, model="mobilenet_v3_small", with_model=True, with_image
     (serving / "config.yml").write_text(CONFIG_YML)
     (serving / "web_service.py").write_text(web_service)
     if with_model:
-        (root / "inference" / "model_infer").mkdir(parents=True)
+        (root / "inference" / "mobilenet_v3_small_infer").mkdir(parents=True)
         for name in ("inference.pdmodel", "inference.pdiparams"):
-            (root / "inference" / "model_infer" / name).write_bytes(b"model")
+            (root / "inference" / "mobilenet_v3_small_infer" / name).write_bytes(b"model")
     if with_images:
         (root / "lite_data" / "test").mkdir(parents=True)
     config = root / "test_tipc" / "configs" / "serving_infer_python.txt"

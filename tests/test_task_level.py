@@ -22,8 +22,8 @@ import sys
 import pytest
 
 from conftest import REPO_ROOT, clean_env
-from harnesskit import HARNESS
-from standin_models import DIALECTS, OCR_CONFIG, convert_ocr, fill_ports, prepare_ocr
+from harnesskit import run_from_repo
+from standin_models import DIALECTS, OCR_CONFIG, fill_ports, ocr_standin
 
 pytestmark = pytest.mark.slow
 
@@ -68,10 +68,7 @@ def draw_words(path):
 def ocr_repo(tmp_path_factory):
     if shutil.which("unshare") is None:
         pytest.skip("needs unshare for a private network namespace (the stand-in keeps PaddleOCR's ports)")
-    repo = tmp_path_factory.mktemp("task_level") / "PaddleOCR"
-    shutil.copytree(str(DIALECTS / "PaddleOCR"), str(repo))
-    fill_ports(repo, 9998, 18091)
-    repo = convert_ocr(prepare_ocr(repo))
+    repo = ocr_standin(tmp_path_factory.mktemp("task_level"))
     draw_words(repo / "doc" / "imgs" / "1.jpg")
     (repo / INFER_CONFIG).write_text(INFER_PARAMS)
     config_yml = repo / "deploy" / "pdserving" / "config.yml"
@@ -80,13 +77,7 @@ def ocr_repo(tmp_path_factory):
 
 
 def harness(repo, output):
-    done = subprocess.run(["bash", str(HARNESS), OCR_CONFIG, "--netns", "on", "--gpu", "off", "--output-dir",
-                           str(output)], cwd=str(repo), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                          env=clean_env(), universal_newlines=True, timeout=900)
-    run_dir = next(output.glob("ch_PP-OCRv3/serving_python/latest")).resolve()
-    results = json.loads((run_dir / "results.json").read_text())
-    case = next(c for c in results["cases"] if c["name"] == "cpu_usemkldnn_False_threads_6")
-    return done, case, run_dir
+    return run_from_repo(repo, OCR_CONFIG, output, "ch_PP-OCRv3", "cpu_usemkldnn_False_threads_6")
 
 
 def plant(repo, old, new):
@@ -171,11 +162,7 @@ def test_segmentation_label_maps_pass_and_a_changed_normalization_fails(tmp_path
     Image.open(str(REPO_ROOT / "images" / "astronaut.jpg")).convert("RGB").resize((256, 128)).save(str(image))
 
     def run(output):
-        done = subprocess.run(["bash", str(HARNESS), SEG_CONFIG, "--netns", "on", "--gpu", "off", "--output-dir",
-                               str(output)], cwd=str(repo), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                              env=clean_env(), universal_newlines=True, timeout=600)
-        results = json.loads(next(output.glob("pp_liteseg_stdc1/serving_python/latest/results.json")).read_text())
-        return done, next(c for c in results["cases"] if c["name"] == "cpu")
+        return run_from_repo(repo, SEG_CONFIG, output, "pp_liteseg_stdc1", "cpu", timeout=600)[:2]
 
     done, case = run(tmp_path / "clean")
     assert done.returncode == 0, done.stdout

@@ -10,7 +10,6 @@ GAIN), softmax-scored, so daisy.jpg read as BGR lands on another prototype with 
 
 Then the fault planted in the copy's web service: RGB2BGR() removed from its Sequential, the model fed BGR; the
 case fails, the reason naming the class and score that differ."""
-import json
 import re
 import shutil
 import subprocess
@@ -20,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from conftest import clean_env
-from harnesskit import HARNESS
+from harnesskit import run_from_repo
 from standin_models import DIALECTS
 
 pytestmark = pytest.mark.slow
@@ -76,12 +75,7 @@ def clas_repo(tmp_path_factory):
 
 
 def harness(repo, output):
-    done = subprocess.run(["bash", str(HARNESS), CONFIG, "--netns", "on", "--gpu", "off", "--output-dir",
-                           str(output)], cwd=str(repo), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                          env=clean_env(), universal_newlines=True, timeout=600)
-    run_dir = next(output.glob("ResNet50_vd/serving_python/latest")).resolve()
-    results = json.loads((run_dir / "results.json").read_text())
-    return done, next(c for c in results["cases"] if c["name"] == "cpu"), run_dir
+    return run_from_repo(repo, CONFIG, output, "ResNet50_vd", "cpu", timeout=600)
 
 
 def test_classification_passes_then_a_colour_order_swap_fails(clas_repo, tmp_path):

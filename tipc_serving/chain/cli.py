@@ -18,7 +18,7 @@ import os
 import signal
 
 from ..errors import ArgumentParser, Interrupted, cli, handle_termination, output_error
-from ..jsonfile import read_json, write_json
+from ..jsonfile import read_json, write_atomic, write_json
 from ..report.entries import ReportError
 from ..report.store import Report
 from ..report.table import print_text
@@ -63,13 +63,9 @@ def open_run(args):
     ctx.progress(config["python_note"])
     ctx.progress("each case must end within {:g} s, start to stop (--case-timeout)".format(args.case_timeout))
     if config.get("dialect") not in (None, OWN):
-        from ..config.dialect_plan import NOT_COMPARED, verdict_line
-
-        coverage = (config["coverage"] or "")[len(NOT_COMPARED):] if (config["coverage"] or "").startswith(
-            NOT_COMPARED) else config["coverage"]
         ctx.progress("{} config, run as {} runs it; compared: {}".format(config["dialect"], config["script"],
-                                                                         verdict_line(coverage)))
-        write_text_file(os.path.join(run_dir, REPOSITORY_LOCK), repository_lock(config["repo_root"]) + "\n")
+                                                                         config["compared"]))
+        write_atomic(os.path.join(run_dir, REPOSITORY_LOCK), repository_lock(config["repo_root"]) + "\n")
     return 0
 
 
@@ -86,11 +82,6 @@ def repository_lock(repo_root):
     folder = os.path.join(tempfile.gettempdir(), "tipc-serving-locks")
     os.makedirs(folder, exist_ok=True)
     return os.path.join(folder, hashlib.sha256(os.path.realpath(repo_root).encode()).hexdigest()[:16] + ".lock")
-
-
-def write_text_file(path, text):
-    with open(path, "w", encoding="utf-8") as handle:
-        handle.write(text)
 
 
 # Each command imports only what it uses: every one is a process of its own, and a warm run starts seven.

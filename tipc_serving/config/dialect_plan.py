@@ -288,6 +288,7 @@ def plan_dialect(config, options, python, python_note, gpu_available, run_dir):
     return {
         "config_path": str(config.path), "model_name": config.model_name, "run_dir": run_dir,
         "dialect": config.dialect, "script": config.script, "coverage": coverage, "repo_root": str(root),
+        "compared": verdict_line(config.coverage),
         "python": python, "python_note": python_note,
         "prepare": prepare, "replay_models": replay_models(config, root),
         "task_reference": _task_reference(config, root),
