@@ -13,6 +13,7 @@ import subprocess
 import time
 
 from ..errors import deferred_signals
+from ..service.process import stop_group
 
 TERMINATE_GRACE = 5.0  # seconds between SIGTERM and SIGKILL to a command's group
 
@@ -27,21 +28,10 @@ def loopback_env(**extra):
 
 
 def _stop_group(process):
-    """SIGTERM to the command's group, SIGKILL after the grace; the command is reaped."""
-    for sig, wait in ((signal.SIGTERM, TERMINATE_GRACE), (signal.SIGKILL, None)):
-        try:
-            os.killpg(process.pid, sig)
-        except ProcessLookupError:
-            pass
-        try:
-            process.wait(timeout=wait)
-            break
-        except subprocess.TimeoutExpired:
-            continue
-    try:  # what of the group outlived its leader (a child that ignores SIGTERM)
-        os.killpg(process.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
+    """The command's whole group stopped as a service's is (service/process.stop_group: SIGTERM, SIGKILL after
+    the grace, until no process of it lives, a child that ignores SIGTERM included); the command is reaped."""
+    stop_group(process.pid, TERMINATE_GRACE)
+    process.wait()
 
 
 class TimedOut(Exception):
