@@ -7,6 +7,7 @@ that answers with a summary (PaddleSeg's mean label) the label map its op comput
 capture). The comparator of the task (verdict/tasks/) gives a TaskCheck; the accepted differences beside the
 config (verdict/baseline.py) are marked, never hidden.
 """
+import importlib
 import os
 import sys
 import time
@@ -15,19 +16,25 @@ from pathlib import Path
 import numpy as np
 
 from .. import REPO_ROOT
-from ..repos.paddleclas import read_predict_cls
-from ..repos.paddleocr import read_system_results
-from ..repos.paddleseg import read_infer_pngs
 from ..verdict import baseline
-from ..verdict.tasks import TaskCheck, classification, ocr, segmentation
+from ..verdict.tasks import TaskCheck, segmentation
 from ..verdict.tolerance import for_task
 from .capture import capture_dir
 from .commands import TimedOut, decisive_line, run_logged
 
-READERS = {"paddleocr_system": read_system_results, "paddleclas_cls": read_predict_cls,
-           "paddleseg_infer": read_infer_pngs}
 REFERENCE_TIMEOUT = 600
 _CACHE = {}  # run folder -> (answers, problem, argv, seconds): one reference run per config run
+
+
+def reader(name):
+    """The reference's reader, named `<module of repos/>:<function>` by the plan (repos/reference.py)."""
+    module, _, function = name.partition(":")
+    return getattr(importlib.import_module("{}.repos.{}".format(__package__.rsplit(".", 1)[0], module)), function)
+
+
+def task_module(task):
+    """The task's comparator: verdict/tasks/<task>.py (served_answer, compare)."""
+    return importlib.import_module("{}.verdict.tasks.{}".format(__package__.rsplit(".", 1)[0], task))
 
 
 def reference_argv(python, spec, out_dir):
@@ -60,12 +67,12 @@ def run_reference(python, spec, run_dir, timeout=REFERENCE_TIMEOUT):
             problem = "{} failed (exit status {}): {} (see {})".format(spec["script"], returncode,
                                                                       decisive_line(log) or "no line says why", log)
         else:
-            answers = READERS[spec["reader"]](out, log.read_text(encoding="utf-8", errors="replace"))
+            answers = reader(spec["reader"])(out, log.read_text(encoding="utf-8", errors="replace"))
             if not answers:
                 problem = "{} gave no answer that could be read (see {})".format(spec["script"], log)
     except TimedOut:
         problem = "{} gave no answer within {:.0f} s (see {})".format(spec["script"], timeout, log)
-    except (OSError, ValueError, KeyError) as err:
+    except (OSError, ValueError, KeyError, ImportError, AttributeError) as err:
         problem = "{}'s answers could not be read: {} (see {})".format(spec["script"], err, log)
     _CACHE[key] = (answers, problem, argv, time.monotonic() - start)
     return _CACHE[key]
@@ -76,7 +83,7 @@ def _stem(name):
 
 
 def served_answers(task, clients, case_dir, images):
-    """{image basename: answer} of the first client with replies, in the task's terms."""
+    """{image basename: answer} of the first client with replies, in the task's terms (its served_answer)."""
     client = next((c for c in clients if c.replies is not None and c.replies.replies), None)
     replies = [r for r in client.replies.replies if r.err_no == 0] if client else []
     names = [Path(i).name for i in images]
@@ -85,17 +92,9 @@ def served_answers(task, clients, case_dir, images):
         image = Path(reply.source).name if reply.source else names[min(index, len(names) - 1)] if names else str(index)
         if image in found:  # a client that sends one image several times (PaddleClas's loop): the first
             continue
-        answers = reply.answers
-        if task == "ocr":
-            found[image] = answers.get("ocr") or []
-        elif task == "classification":
-            labels, probs = answers.get("label"), answers.get("prob")
-            labels = labels if isinstance(labels, list) else [labels]
-            probs = probs if isinstance(probs, list) else [probs]
-            found[image] = {"label": labels[0], "score": float(probs[0])}
-        elif task == "segmentation":
-            value = answers.get("res_mean_val")
-            found[image] = value[0] if isinstance(value, list) and value else value
+        answer = task_module(task).served_answer(reply.answers)
+        if answer is not None:
+            found[image] = answer
     return found
 
 
@@ -117,7 +116,7 @@ def compare_answers(python, case_dir, config, case, clients, run_dir, timeout=RE
         return TaskCheck(unavailable=spec["unavailable"]), None
     start = time.monotonic()
     answers, problem, argv, _ = run_reference(python, spec, run_dir, timeout)
-    check = TaskCheck(task={"ocr": "OCR"}.get(spec["task"], spec["task"]), reference=spec["script"],
+    check = TaskCheck(task=getattr(task_module(spec["task"]), "TITLE", spec["task"]), reference=spec["script"],
                       command="(cd {} && {})".format(spec["cwd"], " ".join(str(a) for a in argv)),
                       parameters=spec.get("parameters") or {})
     if problem:
@@ -126,14 +125,13 @@ def compare_answers(python, case_dir, config, case, clients, run_dir, timeout=RE
     tol = for_task(case.get("precision"))
     served = served_answers(spec["task"], clients, case_dir, spec["images"])
     rounding = float(spec.get("score_rounding") or 0.0)
-    if spec["task"] == "ocr":
-        result = ocr.compare(served, answers, tol, case.get("precision") or "fp32", rounding)
-    elif spec["task"] == "classification":
-        result = classification.compare(served, answers, tol, score_rounding=rounding)
-    else:
+    if spec["task"] == "segmentation":  # the service answers a mean: its label map is the op's own output
         by_stem = {_stem(i): Path(i).name for i in spec["images"]}
         reference = {by_stem.get(_stem(name), name): value for name, value in answers.items()}
         result = segmentation.compare(served_label_maps(case_dir, spec["images"]), served, reference, tol)
+    else:
+        result = task_module(spec["task"]).compare(served, answers, tol, precision=case.get("precision") or "fp32",
+                                                   score_rounding=rounding)
     for name in ("task", "reference", "command", "parameters"):
         setattr(result, name, getattr(check, name))
     path = baseline.path_for(config["config_path"])

@@ -100,7 +100,7 @@ class PaddleClas(Dialect):
         web = root / config.serving_dir / config.cases[0].service.argv[0] if config.cases else None
         return {"task": "classification", "script": "deploy/" + words[0], "inference_config": relative(path, root),
                 "argv": argv, "cwd": str(deploy), "paths": [], "package": "paddleclas=" + str(root), "images": images,
-                "reader": "paddleclas_cls", "score_rounding": 0.005,  # predict_cls.py prints scores with 2 decimals
+                "reader": "paddleclas:read_predict_cls", "score_rounding": 0.005,  # predict_cls.py prints scores with 2 decimals
                 "parameters": {"service": service_parameters(web, SERVICE_PARAMETERS) if web else {},
                                "reference": reference}}
 

@@ -106,7 +106,7 @@ class PaddleOCR(Dialect):
         passed = {w.split("=", 1)[0].lstrip("-"): w.split("=", 1)[1] for w in argv[1:] if "=" in w}
         reference = dict(_utility_defaults(root), **{k: v for k, v in passed.items() if k not in ("draw_img_save_dir",)})
         return {"task": "ocr", "script": words[0], "inference_config": relative(path, root), "argv": argv,
-                "cwd": str(root), "paths": [], "package": None, "images": images, "reader": "paddleocr_system",
+                "cwd": str(root), "paths": [], "package": None, "images": images, "reader": "paddleocr:read_system_results",
                 "parameters": {"service": service, "reference": reference}}
 
 

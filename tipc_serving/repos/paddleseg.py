@@ -61,7 +61,7 @@ class PaddleSeg(Dialect):
         reference["flags"] = " ".join(argv[1:])
         web = root / config.serving_dir / config.cases[0].service.argv[0] if config.cases else None
         return {"task": "segmentation", "script": words[0], "inference_config": relative(path, root), "argv": argv,
-                "cwd": str(root), "paths": [str(root)], "package": None, "images": images[:1], "reader": "paddleseg_infer",
+                "cwd": str(root), "paths": [str(root)], "package": None, "images": images[:1], "reader": "paddleseg:read_infer_pngs",
                 "parameters": {"service": service_parameters(web, SERVICE_PARAMETERS) if web else {},
                                "reference": reference}}
 

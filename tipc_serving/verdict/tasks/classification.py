@@ -8,7 +8,17 @@ def label_text(label):
     return str(label).strip().replace(",", "").strip()
 
 
-def compare(served, reference, tol, check=None, score_rounding=0.0):
+def served_answer(answers):
+    """A reply's top-1 ({"label": [...], "prob": [...]}, lists or one value), or None."""
+    labels, probs = answers.get("label"), answers.get("prob")
+    if labels is None or probs is None:
+        return None
+    labels = labels if isinstance(labels, list) else [labels]
+    probs = probs if isinstance(probs, list) else [probs]
+    return {"label": labels[0], "score": float(probs[0])} if labels and probs else None
+
+
+def compare(served, reference, tol, check=None, score_rounding=0.0, precision="fp32"):
     """served, reference: {image: {"label": str, "score": float}} (the top-1)."""
     check = check or TaskCheck(task="classification", unit="images")
     allowed = max(tol.score, score_rounding)

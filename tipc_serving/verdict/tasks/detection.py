@@ -11,7 +11,12 @@ def box_iou(a, b):
     return inter / union if union > 0 else 0.0
 
 
-def compare(served, reference, tol):
+def served_answer(answers):
+    """A reply's detections (verdict/replies.py reads PaddleDetection's strings as dicts): its first list."""
+    return next((value for value in answers.values() if isinstance(value, list)), None)
+
+
+def compare(served, reference, tol, precision="fp32", score_rounding=0.0):
     """served, reference: {image: [{"class_id", "score", "box": [x1, y1, x2, y2]}]}."""
     check = TaskCheck(task="detection", unit="boxes")
     check.tolerance.update(score_min=tol.det_score_min, pair_iou=tol.pair_iou, score=tol.score)

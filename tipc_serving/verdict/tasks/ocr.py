@@ -8,6 +8,7 @@ from shapely.geometry import Polygon
 from ...verdict.tolerance import OCR_CORNER_SHARE, OCR_SCORE
 from . import TaskCheck, edit_distance, pair_images
 
+TITLE = "OCR"  # as reasons name the task
 PAIR_IOU = 0.5  # two boxes of one text line overlap far more; two neighbouring lines hardly at all
 
 
@@ -42,6 +43,11 @@ def height(box):
 
 def _label(index, line):
     return "line {} {!r}".format(index + 1, line["text"])
+
+
+def served_answer(answers):
+    """A reply's lines ([{"text", "score", "box"}]; [] for an image with no text)."""
+    return answers.get("ocr") or []
 
 
 def compare(served, reference, tol, precision="fp32", score_rounding=0.0):

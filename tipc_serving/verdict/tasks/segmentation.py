@@ -17,6 +17,12 @@ def miou(a, b):
     return float(np.mean(ious)) if ious else 1.0
 
 
+def served_answer(answers):
+    """A reply's mean label (PaddleSeg's service answers {"res_mean_val": [mean]})."""
+    value = answers.get("res_mean_val")
+    return value[0] if isinstance(value, list) and value else value
+
+
 def compare(served_maps, served_means, reference, tol):
     """served_maps: {image: label map or None}; served_means: {image: float or None}; reference: {image: map}."""
     check = TaskCheck(task="segmentation", unit="images")

@@ -3,5 +3,8 @@ from . import TaskCheck
 from . import classification
 
 
-def compare(served, reference, tol, score_rounding=0.0):
+served_answer = classification.served_answer
+
+
+def compare(served, reference, tol, score_rounding=0.0, precision="fp32"):
     return classification.compare(served, reference, tol, TaskCheck(task="video", unit="videos"), score_rounding)
