@@ -107,7 +107,7 @@ class PaddleOCR(Dialect):
         reference = dict(_utility_defaults(root), **{k: v for k, v in passed.items() if k not in ("draw_img_save_dir",)})
         return {"task": "ocr", "script": words[0], "inference_config": relative(path, root), "argv": argv,
                 "cwd": str(root), "paths": [], "package": None, "images": images, "reader": "paddleocr:read_system_results",
-                "parameters": {"service": service, "reference": reference}}
+                "parameters": {"service": service, "reference": reference, "pairs": PARAMETER_PAIRS}}
 
 
 class PaddleOCRLegacy(Template):
@@ -138,6 +138,11 @@ SERVICE_PARAMETERS = {
     "det max_candidates": r"[\"']max_candidates[\"']\s*:\s*(\d+)", "det min_size": r"[\"']min_size[\"']\s*:\s*(\d+)",
     "char dict": r"char_dict_path\s*=\s*[\"']([^\"']+)", "drop score": r"text\[1\]\s*>=\s*([\d.]+)",
 }
+# The same parameter on both sides (what, the service's name, the reference's flag), shown side by side.
+PARAMETER_PAIRS = [("detection threshold", "det thresh", "det_db_thresh"),
+                   ("box threshold", "det box_thresh", "det_db_box_thresh"),
+                   ("unclip ratio", "det unclip_ratio", "det_db_unclip_ratio"),
+                   ("character list", "char dict", "rec_char_dict_path"), ("drop score", "drop score", "drop_score")]
 REFERENCE_DEFAULTS = ("det_limit_side_len", "det_limit_type", "det_db_thresh", "det_db_box_thresh",
                       "det_db_unclip_ratio", "max_batch_size", "rec_image_shape", "rec_batch_num",
                       "rec_char_dict_path", "drop_score", "use_angle_cls", "use_space_char", "det_box_type")
