@@ -134,6 +134,7 @@ def compare_answers(python, case_dir, config, case, clients, run_dir, timeout=RE
                                                    score_rounding=rounding)
     for name in ("task", "reference", "command", "parameters"):
         setattr(result, name, getattr(check, name))
+    (Path(run_dir) / "task_reference" / "parameters.txt").write_text(result.parameters_text(), encoding="utf-8")
     path = baseline.path_for(config["config_path"])
     baseline.apply(result, baseline.load(path), case["name"], path)
     result.seconds = time.monotonic() - start

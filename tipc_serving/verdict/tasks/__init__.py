@@ -14,6 +14,7 @@ plan's task name; a module's TITLE names the task in reasons): how many items (l
 reference, how much), and the figures. Accepted differences (verdict/baseline.py) do not fail a case but are
 still shown.
 """
+import os
 from dataclasses import asdict, dataclass, field
 from typing import Dict, List, Optional
 
@@ -91,17 +92,53 @@ class TaskCheck:
         shown = self.new[:SHOWN]
         tail = ": " + "; ".join(d.describe() for d in shown) if shown else ""
         more = " (and {} more)".format(len(self.new) - SHOWN) if len(self.new) > SHOWN else ""
+        differing = [row for row in self.parameter_rows() if row[3]]
+        if shown and differing:  # where a difference may come from
+            tail += "; parameters that differ: " + ", ".join(
+                "{} (service {}, reference {})".format(what, mine, theirs) for what, mine, theirs, _ in differing)
         if accepted:
             tail += "{} {} accepted difference{} ({}{})".format(
                 ";" if tail else ",", len(accepted), "" if len(accepted) == 1 else "s", self.baseline or "baseline",
                 ": " + accepted[0].describe() if accepted else "")
         return head + tail + more
 
+    def parameter_rows(self):
+        """(what, the service's value, the reference's, differs) of each parameter both sides name (the plan's
+        "pairs"); differs is None where one side's value could not be read."""
+        service, reference = self.parameters.get("service") or {}, self.parameters.get("reference") or {}
+        rows = []
+        for what, mine, theirs in self.parameters.get("pairs") or []:
+            a, b = service.get(mine), reference.get(theirs)
+            if a is not None or b is not None:
+                rows.append((what, a, b, None if a is None or b is None else not same_value(a, b)))
+        return rows
+
+    def parameters_text(self):
+        """The parameters each side used, side by side, then all each side reads (task_reference/parameters.txt)."""
+        lines = ["{:<24} {:<32} {:<32}".format("parameter", "service", "reference " + self.reference)]
+        for what, mine, theirs, differs in self.parameter_rows():
+            mark = {True: "  <- differs", None: "  (one side unread)"}.get(differs, "")
+            lines.append("{:<24} {:<32} {:<32}{}".format(what, str(mine), str(theirs), mark))
+        for side in ("service", "reference"):
+            lines += ["", "{} reads:".format(side)]
+            lines += ["  {}: {}".format(k, v) for k, v in (self.parameters.get(side) or {}).items()]
+        return "\n".join(lines) + "\n"
+
     def as_dict(self):
         found = asdict(self)
+        found["parameter_rows"] = self.parameter_rows()
         found["failed"] = self.failed
         found["summary"] = self.summary_line()
         return found
+
+
+def same_value(a, b):
+    """Two sides' values of one parameter: numbers by value, paths by file name, words as written."""
+    a, b = (str(v).strip().strip("'\"") for v in (a, b))
+    try:
+        return abs(float(a) - float(b)) <= 1e-9
+    except ValueError:
+        return os.path.basename(a.rstrip("/")) == os.path.basename(b.rstrip("/"))
 
 
 def _lev(a, b):

@@ -1,0 +1,51 @@
+"""The parameters each side used, side by side (issue 21, point 4): the pairs a repository's module names
+(PARAMETER_PAIRS), each side's value, whether they differ; a failing case's reason names the differing ones,
+so a difference points at its cause; parameters.txt shows them all."""
+from tipc_serving.repos.paddleocr import PARAMETER_PAIRS
+from tipc_serving.verdict.tasks import TaskCheck, ocr, same_value
+from tipc_serving.verdict.tolerance import for_task
+
+FP32 = for_task("fp32")
+BOX = [[10, 10], [90, 10], [90, 30], [10, 30]]
+SERVICE = {"det thresh": "0.3", "det box_thresh": "0.7", "char dict": "../../ppocr/utils/ppocr_keys_v1.txt",
+           "drop score": "0.5"}
+REFERENCE = {"det_db_thresh": "0.3", "det_db_box_thresh": "0.6", "rec_char_dict_path": "./ppocr/utils/ppocr_keys_v1.txt",
+             "drop_score": "0.5", "det_db_unclip_ratio": "1.5"}
+
+
+def parameters():
+    return {"service": SERVICE, "reference": REFERENCE, "pairs": PARAMETER_PAIRS}
+
+
+def test_values_are_the_same_by_number_or_file_name():
+    assert same_value("0.5", 0.50) and same_value("'0.6'", "0.6")
+    assert same_value("../../ppocr/utils/ppocr_keys_v1.txt", "./ppocr/utils/ppocr_keys_v1.txt")
+    assert not same_value("0.7", "0.6")
+    assert not same_value("ppocr_keys_v1.txt", "en_dict.txt")
+
+
+def test_rows_pair_each_side_and_mark_what_differs():
+    rows = {row[0]: row[1:] for row in TaskCheck(parameters=parameters()).parameter_rows()}
+    assert rows["box threshold"] == ("0.7", "0.6", True)
+    assert rows["detection threshold"][2] is False and rows["character list"][2] is False
+    assert rows["unclip ratio"] == (None, "1.5", None)  # the service's value could not be read: not a difference
+
+
+def test_a_failing_reason_names_the_parameters_that_differ_and_a_passing_one_does_not():
+    failing = ocr.compare({"1.jpg": []}, {"1.jpg": [{"text": "东园", "score": 0.9, "box": BOX}]}, FP32)
+    failing.reference, failing.parameters = "tools/infer/predict_system.py", parameters()
+    assert failing.failed
+    assert "parameters that differ: box threshold (service 0.7, reference 0.6)" in failing.summary_line()
+    assert "drop score" not in failing.summary_line()
+    same = {"1.jpg": [{"text": "东园", "score": 0.9, "box": BOX}]}
+    passing = ocr.compare(same, same, FP32)
+    passing.parameters = parameters()
+    assert not passing.failed and "parameters that differ" not in passing.summary_line()
+
+
+def test_parameters_text_shows_both_sides_side_by_side():
+    check = TaskCheck(reference="tools/infer/predict_system.py", parameters=parameters())
+    text = check.parameters_text()
+    row = next(line for line in text.splitlines() if line.startswith("box threshold"))
+    assert "0.7" in row and "0.6" in row and row.endswith("<- differs")
+    assert "service reads:" in text and "  det_db_unclip_ratio: 1.5" in text
