@@ -49,3 +49,33 @@ def test_parameters_text_shows_both_sides_side_by_side():
     row = next(line for line in text.splitlines() if line.startswith("box threshold"))
     assert "0.7" in row and "0.6" in row and row.endswith("<- differs")
     assert "service reads:" in text and "  det_db_unclip_ratio: 1.5" in text
+
+
+def test_number_lists_compare_by_value_and_one_value_stands_for_every_channel():
+    assert same_value("0.5, 0.5, 0.5", [0.5]) and same_value("[0.485, 0.456, 0.406]", [0.485, 0.456, 0.406])
+    assert not same_value("0.45, 0.5, 0.5", [0.5]) and not same_value("0.5, 0.5", "0.5, 0.5, 0.5")
+
+
+def test_paddleseg_and_paddleclas_read_their_preprocessing_on_both_sides():
+    from tipc_serving.repos import paddleclas, paddleseg
+    from tipc_serving.repos.reference import service_parameters
+    import tempfile, os
+    with tempfile.TemporaryDirectory() as folder:
+        web = os.path.join(folder, "web_service.py")
+        with open(web, "w") as f:
+            f.write("self.seq = Compose([\n    NormalizeImage(\n        mean=[0.45, 0.5, 0.5], std=[0.5, 0.5, 0.5]), ToCHW()\n])\n")
+        seg = service_parameters(web, paddleseg.SERVICE_PARAMETERS)
+        with open(web, "w") as f:
+            f.write("self.seq = Sequential([\n    Resize(256), CenterCrop(224), RGB2BGR(), Transpose((2, 0, 1)),\n"
+                    "    Div(255), Normalize([0.485, 0.456, 0.406], [0.229, 0.224, 0.225],\n    True)\n])\n")
+        clas = service_parameters(web, paddleclas.SERVICE_PARAMETERS)
+    seg_ref = paddleseg.normalize_values([{"type": "Normalize"}])
+    rows = {r[0]: r for r in TaskCheck(parameters={"service": seg, "reference": seg_ref,
+                                                   "pairs": paddleseg.PARAMETER_PAIRS}).parameter_rows()}
+    assert rows["normalize mean"][3] is True and rows["normalize std"][3] is False
+    assert seg["preprocess"].endswith("ToCHW()")
+    yaml_ops = {"transform_ops": [{"ResizeImage": {"resize_short": 256}}, {"CropImage": {"size": 224}},
+                                  {"NormalizeImage": {"mean": [0.485, 0.456, 0.406], "std": [0.229, 0.224, 0.225]}}]}
+    rows = TaskCheck(parameters={"service": clas, "reference": paddleclas.preprocess_values(yaml_ops),
+                                 "pairs": paddleclas.PARAMETER_PAIRS}).parameter_rows()
+    assert [r[3] for r in rows] == [False] * 4 and len(rows) == 4

@@ -95,6 +95,7 @@ class PaddleClas(Dialect):
         try:
             yml = yaml.safe_load((deploy / words[words.index("-c") + 1]).read_text()) if "-c" in words else {}
             reference.update({"PreProcess": yml.get("PreProcess"), "PostProcess": yml.get("PostProcess")})
+            reference.update(preprocess_values(yml.get("PreProcess")))
         except (OSError, ValueError, yaml.YAMLError, IndexError):
             pass
         web = root / config.serving_dir / config.cases[0].service.argv[0] if config.cases else None
@@ -102,12 +103,26 @@ class PaddleClas(Dialect):
                 "argv": argv, "cwd": str(deploy), "paths": [], "package": "paddleclas=" + str(root), "images": images,
                 "reader": "paddleclas:read_predict_cls", "score_rounding": 0.005,  # predict_cls.py prints scores with 2 decimals
                 "parameters": {"service": service_parameters(web, SERVICE_PARAMETERS) if web else {},
-                               "reference": reference}}
+                               "reference": reference, "pairs": PARAMETER_PAIRS}}
 
 
 # ---------------------------------------------------------------- the task level's reference (issue 21)
-SERVICE_PARAMETERS = {"preprocess": r"Sequential\(\[(.*?)\]\)", "labels": r"open\([\"']([^\"']+\.label)[\"']\)",
-                      "top-1": r"(max\(score\))"}
+SERVICE_PARAMETERS = {"preprocess": r"(?s)Sequential\(\[(.*?)\]\)\s*\n", "labels": r"open\([\"']([^\"']+\.label)[\"']\)",
+                      "top-1": r"(max\(score\))", "resize short": r"\bResize\((\d+)", "crop": r"CenterCrop\((\d+)",
+                      "mean": r"(?s)Normalize\(\s*\[([^\]]*)\]", "std": r"(?s)Normalize\(\s*\[[^\]]*\],\s*\[([^\]]*)\]"}
+# (what, the service's name, the yaml's PreProcess op.key), shown side by side
+PARAMETER_PAIRS = [("resize short side", "resize short", "ResizeImage.resize_short"), ("crop", "crop", "CropImage.size"),
+                   ("normalize mean", "mean", "NormalizeImage.mean"), ("normalize std", "std", "NormalizeImage.std")]
+
+
+def preprocess_values(preprocess):
+    """{"<op>.<key>": value} of a PaddleClas yaml's PreProcess (a list of one-key dicts of op: {key: value})."""
+    found = {}
+    for op in (preprocess or {}).get("transform_ops") or []:
+        for name, options in (op.items() if isinstance(op, dict) else []):
+            for key, value in (options or {}).items():
+                found["{}.{}".format(name, key)] = value
+    return found
 
 
 LINE = re.compile(r"^(\S.*?):\s+class id\(s\): (\[.*?\]), score\(s\): (\[.*?\]), label_name\(s\): (\[.*\])\s*$")

@@ -58,16 +58,29 @@ class PaddleSeg(Dialect):
             reference = {"deploy.yaml": yaml.safe_load(deploy_yaml.read_text()).get("Deploy", {}).get("transforms")}
         except (OSError, ValueError, yaml.YAMLError, AttributeError):
             reference = {}
+        reference.update(normalize_values(reference.get("deploy.yaml")))
         reference["flags"] = " ".join(argv[1:])
         web = root / config.serving_dir / config.cases[0].service.argv[0] if config.cases else None
         return {"task": "segmentation", "script": words[0], "inference_config": relative(path, root), "argv": argv,
                 "cwd": str(root), "paths": [str(root)], "package": None, "images": images[:1], "reader": "paddleseg:read_infer_pngs",
                 "parameters": {"service": service_parameters(web, SERVICE_PARAMETERS) if web else {},
-                               "reference": reference}}
+                               "reference": reference, "pairs": PARAMETER_PAIRS}}
 
 
 # ---------------------------------------------------------------- the task level's reference (issue 21)
-SERVICE_PARAMETERS = {"preprocess": r"Compose\(\[(.*?)\]\)", "answer": r"(np\.mean\(val\))"}
+SERVICE_PARAMETERS = {"preprocess": r"(?s)Compose\(\[(.*?)\]\)\s*\n", "answer": r"(np\.mean\(val\))",
+                      "normalize mean": r"(?s)NormalizeImage\(.*?mean=\[([^\]]*)\]",
+                      "normalize std": r"(?s)NormalizeImage\(.*?std=\[([^\]]*)\]"}
+PARAMETER_PAIRS = [("normalize mean", "normalize mean", "normalize mean"), ("normalize std", "normalize std", "normalize std")]
+NORMALIZE_DEFAULT = [0.5]  # paddleseg.transforms.Normalize(mean=(0.5,), std=(0.5,)): deploy.yaml may give none
+
+
+def normalize_values(transforms):
+    """The mean and std of deploy.yaml's Normalize (PaddleSeg's defaults where it names none)."""
+    for op in transforms or []:
+        if isinstance(op, dict) and op.get("type") == "Normalize":
+            return {"normalize mean": op.get("mean", NORMALIZE_DEFAULT), "normalize std": op.get("std", NORMALIZE_DEFAULT)}
+    return {}
 
 
 

@@ -15,6 +15,7 @@ reference, how much), and the figures. Accepted differences (verdict/baseline.py
 still shown.
 """
 import os
+import re
 from dataclasses import asdict, dataclass, field
 from typing import Dict, List, Optional
 
@@ -135,10 +136,22 @@ class TaskCheck:
 def same_value(a, b):
     """Two sides' values of one parameter: numbers by value, paths by file name, words as written."""
     a, b = (str(v).strip().strip("'\"") for v in (a, b))
+    numbers = [_numbers(v) for v in (a, b)]
+    if None not in numbers:
+        x, y = numbers
+        if len(x) == 1 or len(y) == 1:  # one value for every channel (PaddleSeg's Normalize default)
+            x, y = (x * len(y), y) if len(x) == 1 else (x, y * len(x))
+        return len(x) == len(y) and all(abs(p - q) <= 1e-6 for p, q in zip(x, y))
+    return os.path.basename(a.rstrip("/")) == os.path.basename(b.rstrip("/"))
+
+
+def _numbers(text):
+    """The numbers of '0.5', '[0.485, 0.456]', '(0.5,)', else None."""
+    words = [w for w in re.split(r"[\s,\[\]()]+", text) if w]
     try:
-        return abs(float(a) - float(b)) <= 1e-9
+        return [float(w) for w in words] if words else None
     except ValueError:
-        return os.path.basename(a.rstrip("/")) == os.path.basename(b.rstrip("/"))
+        return None
 
 
 def _lev(a, b):
