@@ -33,6 +33,7 @@ from ..verdict.inputs import InputError, load_served
 from ..verdict.judge import CheckResult, compare, identical_answers
 from ..verdict.replies import reader_for
 from ..verdict.result_lines import parse_lines
+from ..verdict.tasks import classification
 from .answers import compare_answers
 from .capture import capture_env, compare_tensors
 from .commands import TimedOut, decisive_line, loopback_env, run_logged
@@ -277,6 +278,14 @@ class CaseRun:
             self.status_line(not self.facts.answers.failed, argv, self.ctx.run_dir / "task_reference" / "reference.log")
         self.timings["answers_s"] = time.monotonic() - start
 
+    def task_answers(self):
+        """results.json's "answers": the task level, or the harness's own configs' answers judged against
+        tools/infer.py in its terms (one report for every config)."""
+        if self.facts.answers is not None:
+            return self.facts.answers.as_dict()
+        judged = next((c.check for c in self.facts.clients if c.check is not None and not c.check.skipped), None)
+        return classification.from_judged(judged).as_dict() if judged is not None else None
+
     def record(self):
         """The verdict from the facts, into the report; a failed case that no command line marked failed
         gets one, naming the service command and the log that says why."""
@@ -292,7 +301,7 @@ class CaseRun:
                                     check=self.checks.get("HTTP"), rpc_check=self.checks.get("gRPC"),
                                     effective={s.key: s.as_dict() for s in self.facts.settings},
                                     tensors=self.facts.tensors.as_dict() if self.facts.tensors else None,
-                                    answers=self.facts.answers.as_dict() if self.facts.answers else None)
+                                    answers=self.task_answers())
         if status != self.status:
             self.ctx.progress("case {} {}{}".format(self.name, status.upper(), ": " + reason if reason else ""))
         self.status = status
