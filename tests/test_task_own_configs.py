@@ -26,3 +26,9 @@ def test_a_differing_answer_is_a_difference_of_its_image():
 def test_a_judgement_that_could_not_be_made_fails():
     check = from_judged(compare({}, []))
     assert check.failed and "the reference has no images" in check.summary_line()
+
+
+def test_the_template_says_why_it_has_no_task_level_and_a_layout_copied_from_it_does_not_inherit_that():
+    from tipc_serving.repos import by_name
+    assert "has no task of its own" in by_name("TIPC template").task_reference(None, None)["unavailable"]
+    assert "has no task of its own" not in by_name("PaddleOCR legacy").task_reference(None, None)["unavailable"]
