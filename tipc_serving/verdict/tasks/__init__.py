@@ -88,7 +88,7 @@ class TaskCheck:
         accepted = [d for d in self.differences if d.accepted]
         head = "{}: {} of {} {} differ from {}".format(self.task, len(new_items), self.items, self.unit, self.reference)
         if not self.differences:
-            unit = self.unit[:-1] if self.items == 1 else self.unit  # 1 image, 2 lines
+            unit = ({"boxes": "box"}.get(self.unit, self.unit[:-1]) if self.items == 1 else self.unit)  # 1 image, 1 box
             head = "{}: {} {} as {} gives them".format(self.task, self.items, unit, self.reference)
         shown = self.new[:SHOWN]
         tail = ": " + "; ".join(d.describe() for d in shown) if shown else ""
