@@ -127,6 +127,9 @@ def test_ocr_answers_pass_then_a_planted_fault_fails_is_accepted_and_a_new_one_f
     assert case["status"] == "failed"
     assert case["reason"].startswith("OCR: 1 of 3 lines differ from " + REFERENCE), case["reason"]
     assert "1.jpg line 3 '2024': missing" in case["reason"] and "2 accepted differences" in case["reason"]
+    # the parameters side by side point at the cause
+    assert "parameters that differ: box threshold (service 0.95, reference 0.6)" in case["reason"], case["reason"]
+    assert re.search(r"task level: {} ran and was compared in [\d.]+s".format(REFERENCE), done.stdout), done.stdout
 
 
 SEG_CONFIG = "test_tipc/configs/pp_liteseg_stdc1/pp_liteseg_stdc1_model_linux_gpu_normal_normal_serving_python_linux_gpu_cpu.txt"
@@ -179,3 +182,7 @@ def test_segmentation_label_maps_pass_and_a_changed_normalization_fails(tmp_path
     assert case["reason"].startswith("segmentation: 1 of 1 images differ from deploy/python/infer.py"), case["reason"]
     assert "cityscapes_small.png label map: pixels" in case["reason"]
     assert case["answers"]["figures"]["min_pixel_agreement"] < 0.99
+    assert ("parameters that differ: normalize mean (service 0.485, 0.456, 0.406, reference [0.5, 0.5, 0.5]), "
+            "normalize std (service 0.229, 0.224, 0.225, reference [0.5, 0.5, 0.5])") in case["reason"], case["reason"]
+    table = tmp_path / "normalize" / "pp_liteseg_stdc1" / "serving_python" / "latest" / "task_reference" / "parameters.txt"
+    assert re.search(r"normalize mean +0\.485, 0\.456, 0\.406 +\[0\.5, 0\.5, 0\.5\] +<- differs", table.read_text())

@@ -272,11 +272,15 @@ class CaseRun:
         if "task_reference" not in self.config:
             return
         start = time.monotonic()
+        first = not (self.ctx.run_dir / "task_reference" / "reference.log").exists()  # it runs once per config run
         self.facts.answers, argv = compare_answers(sys.executable, self.dir, self.config, self.case, self.facts.clients,
                                                    self.ctx.run_dir, timeout=max(60.0, self.deadline - time.monotonic()))
         if argv:
             self.status_line(not self.facts.answers.failed, argv, self.ctx.run_dir / "task_reference" / "reference.log")
         self.timings["answers_s"] = time.monotonic() - start
+        if first and argv:
+            self.ctx.progress("task level: {} ran and was compared in {:.1f}s (once for all the config's cases)".format(
+                self.facts.answers.reference, self.timings["answers_s"]))
 
     def task_answers(self):
         """results.json's "answers": the task level, or the harness's own configs' answers judged against
