@@ -70,7 +70,9 @@ class PaddleClas(Dialect):
         PaddleClas provides; here the repository itself is that package)."""
         import yaml
         if "PPShiTu" in (config.model_name or ""):
-            return unavailable("the task level compares PaddleClas classifiers only so far (PP-ShiTu retrieves)")
+            return unavailable("PP-ShiTu's answer is a retrieval from a gallery index (deploy/python/predict_system.py: "
+                               "its detector, its recogniser and an index built by build_gallery.py); the task level "
+                               "compares PaddleClas classifiers only so far")
         path = inference_config(config.path, config.model_name)
         if path is None:
             return unavailable("no inference TIPC config beside {} ({}_train_infer_python.txt)".format(
