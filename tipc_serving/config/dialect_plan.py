@@ -181,6 +181,9 @@ def _requested(config, yml, case, edits, cwd):
             ignored.append(option)
     named = [o.split(".")[1] for o in options if o.startswith("op.")]
     ops = [name for name, op in conf["op"].items() if isinstance(op, dict) and op.get("local_service_conf")]
+    if config.served_ops:  # a single-model service (PaddleOCR's web_service_det.py) runs only its own op
+        ops = [name for name in ops if name in config.served_ops]
+        named = [name for name in named if name in config.served_ops] or ops
     if len(ops) > 1:  # each op is judged on its own lines: its settings and its model folder
         confs = {name: conf["op"][name]["local_service_conf"] for name in ops}
         requested = {"ops": {name: dict(evidence.requested_settings(c), model=str(
@@ -296,7 +299,8 @@ def plan_dialect(config, options, python, python_note, gpu_available, run_dir):
         "http_port": http_port, "rpc_port": _port(config, yml, "rpc_port", yml_path),
         # The readiness probe: the HTTP gateway answers it at any service name (service/readiness.py).
         "url": "http://127.0.0.1:{}/{}/prediction".format(http_port, list(yml["op"])[0]),
-        "ready_timeout": options.ready_timeout or DEFAULT_READY_TIMEOUT, "process_ops": process_ops(yml),
+        "ready_timeout": options.ready_timeout or DEFAULT_READY_TIMEOUT,
+        "process_ops": [op for op in process_ops(yml) if op in (config.served_ops or yml["op"])],
         "cases": cases,
     }
 

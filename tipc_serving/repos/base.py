@@ -105,6 +105,7 @@ class DialectConfig:
     seeded_input_name: Optional[str] = None  # --seeded-export: the feed name the repository's export gives
     service_reads_options: bool = True  # False: its web service reads only config.yml (the template's)
     inputs: List[tuple] = field(default_factory=list)  # (entry, the client's cwd) of each test input the config names
+    served_ops: Optional[List[str]] = None  # the ops its web service's DAG runs, where config.yml lists more
     lines: Dict[str, int] = field(default_factory=dict)
 
     def error(self, key, problem):

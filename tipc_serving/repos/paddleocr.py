@@ -67,7 +67,8 @@ class PaddleOCR(Dialect):
                         cases.append(self.case("cpu", "usemkldnn_{}_threads_{}".format(mkldnn, thread), settings,
                                                web, opts, entries, image))
         return self.config(entries, conversions=conversions, cases=cases, service_config=config_flag(web),
-                           coverage="OCR answers (text and boxes) are not classes and probabilities")
+                           coverage="OCR answers (text and boxes) are not classes and probabilities",
+                           served_ops=list(self.roles(model)) or None)  # config.yml lists det and rec for all three
 
     def case(self, device, suffix, settings, web, opts, entries, image):
         name = "{}_{}".format(device, suffix)
@@ -81,33 +82,42 @@ class PaddleOCR(Dialect):
                                    "python_server_{}.log".format(name)), clients)
 
     def task_reference(self, config, root):
-        if [c.role for c in config.conversions] != ["det", "rec"]:
-            return unavailable("the task level compares PaddleOCR's det+rec systems (predict_system.py) only so far")
+        """The model's own inference script, as its inference TIPC config runs it: predict_system.py for the det+rec
+        configs, predict_det.py for the detector's, predict_rec.py for the recogniser's (REFERENCES)."""
+        roles = tuple(c.role for c in config.conversions)
+        if roles not in REFERENCES:
+            return unavailable("no PaddleOCR reference for a config converting {}".format(" and ".join(roles) or "nothing"))
+        expected, task, reader, patterns, pairs = REFERENCES[roles]
         path = inference_config(config.path, config.model_name)
         if path is None:
-            return unavailable("no inference TIPC config beside {} (model_linux_..._infer_python_....txt)".format(config.path))
+            return unavailable("no inference TIPC config beside {} (model_linux_..._infer_python_....txt or "
+                               "train_infer_python.txt)".format(config.path))
         script, flags, _ = inference_lines(path)
         words = eval_words(script or "")
-        if not words or not words[0].endswith("predict_system.py"):
-            return unavailable("{}: its inference script is {}, not tools/infer/predict_system.py".format(path, words[:1]))
+        if not words or not words[0].endswith(expected):
+            return unavailable("{}: its inference script is {}, not tools/infer/{}".format(path, words[:1], expected))
         if not (root / words[0]).is_file():
             return unavailable("{} names {}, which is not in {}".format(path.name, words[0], root))
         images = client_images(config, root)
         if not images:
             return unavailable("the images the client sends could not be learnt from the config")
-        det, rec = ((root / c.dirname).resolve() for c in config.conversions)
         image_dir = next((str((root / cwd / e.value).resolve()) for e, cwd in config.inputs), images[0])
         overrides = {"--use_gpu": "False", "--enable_mkldnn": "False", "--use_tensorrt": "False", "--precision": "fp32",
-                     "--det_model_dir": str(det), "--rec_model_dir": str(rec), "--image_dir": image_dir,
-                     "--benchmark": "False", "--draw_img_save_dir": "{out}"}
+                     "--image_dir": image_dir, "--benchmark": "False", "--draw_img_save_dir": "{out}"}
+        overrides.update({"--{}_model_dir".format(c.role): str((root / c.dirname).resolve()) for c in config.conversions})
+        if roles != ("det", "rec"):  # predict_det/rec log to --save_log_path too (default ./log_output/, in the repository)
+            overrides["--save_log_path"] = "{out}/"
         argv = words + with_flags(flags, overrides)
         web = root / config.serving_dir / config.cases[0].service.argv[0] if config.cases else None
-        service = service_parameters(web, SERVICE_PARAMETERS) if web else {}
+        service = service_parameters(web, patterns) if web else {}
+        if web and "rec" in roles and "rec image shape" not in service:  # OCRReader's default, in ocr_reader.py
+            service.update(service_parameters(web.parent / "ocr_reader.py", READER_PARAMETERS))
         passed = {w.split("=", 1)[0].lstrip("-"): w.split("=", 1)[1] for w in argv[1:] if "=" in w}
-        reference = dict(_utility_defaults(root), **{k: v for k, v in passed.items() if k not in ("draw_img_save_dir",)})
-        return {"task": "ocr", "script": words[0], "inference_config": relative(path, root), "argv": argv,
-                "cwd": str(root), "paths": [], "package": None, "images": images, "reader": "paddleocr:read_system_results",
-                "parameters": {"service": service, "reference": reference, "pairs": PARAMETER_PAIRS}}
+        reference = dict(_utility_defaults(root, roles),
+                         **{k: v for k, v in passed.items() if k not in ("draw_img_save_dir", "save_log_path")})
+        return {"task": task, "script": words[0], "inference_config": relative(path, root), "argv": argv,
+                "cwd": str(root), "paths": [], "package": None, "images": images, "reader": "paddleocr:" + reader,
+                "parameters": {"service": service, "reference": reference, "pairs": pairs}}
 
 
 class PaddleOCRLegacy(Template):
@@ -138,23 +148,75 @@ SERVICE_PARAMETERS = {
     "det max_candidates": r"[\"']max_candidates[\"']\s*:\s*(\d+)", "det min_size": r"[\"']min_size[\"']\s*:\s*(\d+)",
     "char dict": r"char_dict_path\s*=\s*[\"']([^\"']+)", "drop score": r"text\[1\]\s*>=\s*([\d.]+)",
 }
+DET_PARAMETERS = {k: v for k, v in SERVICE_PARAMETERS.items() if k.startswith("det ")}
+# web_service_rec.py: its character list, image shape where it passes one, and what it resizes each image for (its
+# resize_norm_img's max_wh_ratio argument: the real one passes max_batch_size, 6, so every image is 48 x 288).
+REC_PARAMETERS = {"char dict": SERVICE_PARAMETERS["char dict"],
+                  "rec image shape": r"image_shape\s*=\s*[\[(]([^\])]*)[\])]",
+                  "rec max_wh_ratio": r"resize_norm_img\(\s*\w+\s*,\s*([\w.]+)\s*\)\s*\n",
+                  "rec max_batch_size": r"max_batch_size\s*=\s*(\d+)"}
+READER_PARAMETERS = {"rec image shape": r"class OCRReader[\s\S]*?image_shape\s*=\s*[\[(]([^\])]*)[\])]"}
 # The same parameter on both sides (what, the service's name, the reference's flag), shown side by side.
-PARAMETER_PAIRS = [("detection threshold", "det thresh", "det_db_thresh"),
-                   ("box threshold", "det box_thresh", "det_db_box_thresh"),
-                   ("unclip ratio", "det unclip_ratio", "det_db_unclip_ratio"),
-                   ("character list", "char dict", "rec_char_dict_path"), ("drop score", "drop score", "drop_score")]
+DET_PAIRS = [("detection resize", "det resize", "det_limit_side_len"),
+             ("detection threshold", "det thresh", "det_db_thresh"),
+             ("box threshold", "det box_thresh", "det_db_box_thresh"),
+             ("unclip ratio", "det unclip_ratio", "det_db_unclip_ratio")]
+REC_PAIRS = [("character list", "char dict", "rec_char_dict_path"), ("rec image shape", "rec image shape", "rec_image_shape")]
+PARAMETER_PAIRS = DET_PAIRS[1:] + REC_PAIRS[:1] + [("drop score", "drop score", "drop_score")]
+# The models a config converts -> (its inference script, the task, the reader of its answers, the service's
+# parameters, the pairs shown side by side).
+REFERENCES = {
+    ("det", "rec"): ("predict_system.py", "ocr", "read_system_results", SERVICE_PARAMETERS, PARAMETER_PAIRS),
+    ("det",): ("predict_det.py", "ocr_det", "read_det_results", DET_PARAMETERS, DET_PAIRS),
+    ("rec",): ("predict_rec.py", "ocr_rec", "read_rec_results", REC_PARAMETERS, REC_PAIRS),
+}
 REFERENCE_DEFAULTS = ("det_limit_side_len", "det_limit_type", "det_db_thresh", "det_db_box_thresh",
                       "det_db_unclip_ratio", "max_batch_size", "rec_image_shape", "rec_batch_num",
                       "rec_char_dict_path", "drop_score", "use_angle_cls", "use_space_char", "det_box_type")
 
 
-def _utility_defaults(root):
-    """The defaults tools/infer/utility.py's parser gives the flags of REFERENCE_DEFAULTS."""
-    from .reference import service_parameters
-    patterns = {name: r"add_argument\(\s*[\"']--{}[\"'][^)]*?default=([^,)]+)".format(name) for name in REFERENCE_DEFAULTS}
+def _utility_defaults(root, roles=("det", "rec")):
+    """The defaults tools/infer/utility.py's parser gives the flags of REFERENCE_DEFAULTS (a single model's: its
+    own, det_* or rec_* and use_space_char)."""
+    names = [n for n in REFERENCE_DEFAULTS if len(roles) > 1 or n.startswith(roles[0] + "_")
+             or (roles == ("rec",) and n == "use_space_char")]
+    patterns = {name: r"add_argument\(\s*[\"']--{}[\"'][^)]*?default=([^,)]+)".format(name) for name in names}
     return service_parameters(root / "tools" / "infer" / "utility.py", patterns)
 
 
+def read_det_results(out_dir, log_text):
+    """predict_det.py's answers: <draw_img_save_dir>/det_results.txt, `<image>\t<json of boxes>` a line (each box
+    [[x, y] * 4]). {image basename: [box]}."""
+    import json
+    from pathlib import Path
+    answers = {}
+    for line in (Path(out_dir) / "det_results.txt").read_text(encoding="utf-8").splitlines():
+        if "\t" in line:
+            image, boxes = line.split("\t", 1)
+            answers[image] = [[[float(c) for c in point] for point in box] for box in json.loads(boxes)]
+    return answers
+
+
+_PREDICTS = re.compile(r"Predicts of (.*?):(\(.*\))\s*$")
+_NUMPY_SCALAR = re.compile(r"\bnp\.\w+\(([^()]*)\)")
+
+
+def read_rec_results(out_dir, log_text):
+    """predict_rec.py's answers: its log's `ppocr INFO: Predicts of <image>:('<text>', <score>)` lines (it writes no
+    file; numpy 2 writes the score as np.float32(...)). {image basename: {"text", "score"}}."""
+    import ast
+    from pathlib import Path
+    answers = {}
+    for line in log_text.splitlines():
+        found = _PREDICTS.search(line)
+        if not found:
+            continue
+        try:
+            text, score = ast.literal_eval(_NUMPY_SCALAR.sub(r"\1", found.group(2)))
+        except (ValueError, SyntaxError, TypeError):
+            continue
+        answers[Path(found.group(1).strip()).name] = {"text": text, "score": float(score)}
+    return answers
 
 
 def read_system_results(out_dir, log_text):

@@ -206,7 +206,7 @@ def ocr_line(line):
 
 def paddleocr_replies(text):
     """PaddleOCR's pipeline_http_client.py: each reply's status line, its image and its result lines."""
-    found, image = [], None
+    found, image, printed = [], None, {}  # printed: a raw value's lines (str() of a numpy array spans several)
     for number, raw in enumerate(text.splitlines(), 1):
         line = raw.strip()
         header = _OCR_IMAGE.match(line)
@@ -222,7 +222,8 @@ def paddleocr_replies(text):
             if parsed is not None and "value" not in answers:
                 answers.setdefault("ocr", []).append(parsed)
             elif "ocr" not in answers:   # --det=False, or a value the client could not eval: printed as is
-                answers["value"] = literal(line)
+                printed.setdefault(len(found), []).append(line)
+                answers["value"] = literal("\n".join(printed[len(found)]))
     return found
 
 
