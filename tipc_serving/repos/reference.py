@@ -135,3 +135,83 @@ def relative(path, root):
         return os.path.relpath(str(path), str(root))
     except ValueError:
         return str(path)
+
+
+def transform_calls(text):
+    """The calls of a transform list's source (`ResizeImage(256), CenterCropImage(args.crop_size), ...`), in
+    order: [(name, [positional], {keyword: value})], each value a literal where it is one, else its source text
+    (`args.crop_size`: the caller resolves it). [] when the text is not a list of calls."""
+    import ast
+    try:
+        tree = ast.parse("[{}]".format(text), mode="eval").body
+    except SyntaxError:
+        return []
+
+    def value(node):
+        try:
+            return ast.literal_eval(node)
+        except (ValueError, TypeError, SyntaxError):
+            return ast.get_source_segment("[{}]".format(text), node)
+    return [(call.func.attr if isinstance(call.func, ast.Attribute) else getattr(call.func, "id", "?"),
+             [value(a) for a in call.args], {k.arg: value(k.value) for k in call.keywords})
+            for call in tree.elts if isinstance(call, ast.Call)]
+
+
+def class_values(path, class_name):
+    """What a class of a module's source fixes: its __init__'s literal defaults, and each name a method assigns a
+    literal (`img_mean = [...]`) or, for an argument that defaults to None, `x = x if x is not None else LITERAL`
+    (the defaults Step6's NormalizeImage and PaddleVideo's inference helpers write so). {} when not found."""
+    import ast
+    try:
+        tree = ast.parse(Path(path).read_text(encoding="utf-8", errors="replace"))
+    except (OSError, SyntaxError, ValueError):
+        return {}
+
+    def literal(node):
+        try:
+            return ast.literal_eval(node)
+        except (ValueError, TypeError, SyntaxError):
+            return None
+    for node in ast.walk(tree):
+        if not (isinstance(node, ast.ClassDef) and node.name == class_name):
+            continue
+        found = {}
+        for method in (m for m in node.body if isinstance(m, ast.FunctionDef)):
+            if method.name == "__init__":
+                names = [a.arg for a in method.args.args]
+                found.update({name: literal(default) for name, default in
+                              zip(names[len(names) - len(method.args.defaults):], method.args.defaults)})
+            for statement in ast.walk(method):
+                if not (isinstance(statement, ast.Assign) and isinstance(statement.targets[0], ast.Name)):
+                    continue
+                value = statement.value.orelse if isinstance(statement.value, ast.IfExp) else statement.value
+                name = statement.targets[0].id
+                if found.get(name) is None and literal(value) is not None:
+                    found[name] = literal(value)
+        return found
+    return {}
+
+
+def numbers(value):
+    """A mean or std as a list of floats, however it was written ([...], (...), its text), so that both sides' read
+    alike; anything else as it is."""
+    import ast
+    try:
+        return [float(v) for v in (ast.literal_eval(value) if isinstance(value, str) else value)]
+    except (ValueError, TypeError, SyntaxError):
+        return value
+
+
+def list_after(text, pattern):
+    """The source inside the brackets of the first list that follows `pattern` (a regex) in text, nested brackets
+    kept (`Compose([A(mean=[0.5]), B()])` -> `A(mean=[0.5]), B()`), whitespace folded; None when not found."""
+    match = re.search(pattern, text)
+    start = text.find("[", match.end()) if match else -1
+    if start < 0:
+        return None
+    depth = 0
+    for index in range(start, len(text)):
+        depth += {"[": 1, "]": -1}.get(text[index], 0)
+        if depth == 0:
+            return re.sub(r"\s+", " ", text[start + 1:index]).strip().rstrip(",")
+    return None

@@ -1,1 +1,1 @@
-"""Stand-in for paddlevideo.loader: only the pipelines the serving script imports."""
+"""Stand-in for paddlevideo.loader: the pipelines the serving script and tools/utils.py import."""

@@ -1,8 +1,30 @@
-"""The video transforms PaddleVideo's recognition_web_service.py imports from paddlevideo.loader.pipelines
-(written for these tests). Each takes and returns the results dict: 'frames' (HWC uint8 RGB arrays) and
-'frames_len' in; 'imgs' out, as PIL images until Image2Array makes a [T,C,H,W] float32 array."""
+"""The video transforms PaddleVideo's recognition_web_service.py and tools/utils.py import from
+paddlevideo.loader.pipelines (written for these tests). Each takes and returns the results dict: 'frames' (HWC
+uint8 RGB arrays) and 'frames_len' in (VideoDecoder makes them from 'filename'); 'imgs' out, as PIL images until
+Image2Array makes a [T,C,H,W] float32 array."""
+import cv2
 import numpy as np
 from PIL import Image
+
+
+class VideoDecoder:
+    """Every frame of results['filename'], RGB. The real one decodes with decord (backend='decord'), which is not
+    installed here: cv2 decodes the same frames, as the stand-in client's utils.py does."""
+
+    def __init__(self, backend="cv2", mode="train", **_):
+        self.backend = backend
+
+    def __call__(self, results):
+        capture = cv2.VideoCapture(results["filename"])
+        frames = []
+        while True:
+            ok, frame = capture.read()
+            if not ok:
+                break
+            frames.append(frame[:, :, ::-1])
+        capture.release()
+        results.update(frames=frames, frames_len=len(frames), format="video", backend=self.backend)
+        return results
 
 
 class Sampler:

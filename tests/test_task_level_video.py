@@ -1,0 +1,130 @@
+"""The task level (issue 21) for PaddleVideo: the plan's reference (tools/predict.py with its -c yaml, found through
+train_infer_python.txt beside the serving config), its reader of predict.py's top-1 lines, the class id read as a
+label through the service's own label list (the run's plan names it), the parameters both sides name; and the
+stand-in's tools/predict.py run as the reference runs it.
+
+PaddleVideo's serving config has one case, named gpu by its script: a CPU machine skips it, so no harness run
+here compares its answers; tests/test_engine_level_dialects.py runs the stand-in's case on the CPU (its yml
+edited), which compares them too."""
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from conftest import REPO_ROOT, clean_env
+from standin_models import DIALECTS
+from test_dialects import write_inputs
+from tipc_serving.config import tipc
+from tipc_serving.repos import by_name
+from tipc_serving.repos.paddlevideo import read_predict
+from tipc_serving.verdict.tasks import TaskCheck, video
+from tipc_serving.verdict.tolerance import for_task
+
+CONFIG = "test_tipc/configs/PP-TSM/model_linux_gpu_normal_normal_serving_python_linux_gpu_cpu.txt"
+MODEL = "inference/ppTSM"
+WEB = "deploy/python_serving/recognition_web_service.py"
+REFERENCE = "tools/predict.py"
+# tools/predict.py's lines as the real PaddleVideo printed them (ed245e9c, seeded PP-TSM, data/example.avi)
+REAL_LOG = ("I1207 15:54:40.165580 15930 naive_executor.cc:164] ---  skip [linear_2.tmp_1], fetch -> fetch\n"
+            "Current video file: /tmp/h21/video/data/example.avi\n"
+            "\ttop-1 class: [368]\n"
+            "\ttop-1 score: [0.99921095]\n")
+
+
+def video_copy(root):
+    """The stand-in under root/PaddleVideo with the video its client sends (data/example.avi), an empty model."""
+    repo = root / "PaddleVideo"
+    shutil.copytree(str(DIALECTS / "PaddleVideo"), str(repo), ignore=shutil.ignore_patterns("__pycache__"))
+    write_inputs("PaddleVideo", repo)
+    (repo / MODEL).mkdir(parents=True)
+    return repo
+
+
+def plan_entry(repo):
+    config = tipc.parse(repo / CONFIG)
+    return by_name(config.dialect).task_reference(config, repo)
+
+
+def test_the_reference_is_predict_py_on_the_cpu_with_the_served_model_and_the_videos_sent(tmp_path):
+    repo = video_copy(tmp_path)
+    shutil.copy(str(repo / "data" / "example.avi"), str(repo / "data" / "second.mp4"))
+    spec = plan_entry(repo)
+    data = (repo / "data").resolve()
+    sent = [str(data / name) for name in os.listdir(str(data)) if name.endswith((".avi", ".mp4"))]
+    assert spec["task"] == "video" and spec["script"] == REFERENCE and spec["images"] == sent and len(sent) == 2
+    assert spec["inference_config"] == "test_tipc/configs/PP-TSM/train_infer_python.txt"
+    model = (repo / MODEL).resolve()
+    assert spec["argv"] == [REFERENCE, "--config", "configs/recognition/pptsm/pptsm_k400_frames_uniform.yaml",
+                            "--use_gpu=False", "--enable_mkldnn=False", "--cpu_threads=1", "--batch_size=1",
+                            "--use_tensorrt=False", "--precision=fp32", "--model_file={}/ppTSM.pdmodel".format(model),
+                            "--input_file={}{}".format(data, os.sep), "--params_file={}/ppTSM.pdiparams".format(model),
+                            "--enable_benchmark=False"]
+    assert spec["cwd"] == str(repo) and spec["paths"] == [str(repo)] and spec["reader"] == "paddlevideo:read_predict"
+    assert spec["labels"] == str((repo / "data/k400/Kinetics-400_label_list.txt").resolve())
+    rows = TaskCheck(parameters=spec["parameters"]).parameter_rows()
+    assert [(what, differs) for what, _, _, differs in rows] == [
+        ("frames sampled", False), ("frames a segment", False), ("scale (short side)", False), ("crop", False),
+        ("normalisation mean", False), ("normalisation std", False)], rows
+
+
+def test_a_changed_scale_in_the_service_shows_in_the_parameters(tmp_path):
+    repo = video_copy(tmp_path)
+    web = repo / WEB
+    web.write_text(web.read_text().replace("Sampler(8, 1, valid_mode=True), Scale(256)",
+                                           "Sampler(8, 1, valid_mode=True), Scale(320)"))
+    rows = {row[0]: row for row in TaskCheck(parameters=plan_entry(repo)["parameters"]).parameter_rows()}
+    assert rows["scale (short side)"] == ("scale (short side)", 320, 256, True)
+
+
+def test_without_its_inference_config_the_reference_says_why(tmp_path):
+    repo = video_copy(tmp_path)
+    (repo / "test_tipc/configs/PP-TSM/train_infer_python.txt").unlink()
+    assert plan_entry(repo)["unavailable"].startswith("no inference TIPC config beside ")
+
+
+def run_folder(tmp_path, labels):
+    """A run folder whose plan.json names the label list, as the harness writes it; the reference's output folder."""
+    run_dir = tmp_path / "run"
+    out = run_dir / "task_reference" / "out"
+    out.mkdir(parents=True)
+    (run_dir / "plan.json").write_text(json.dumps({"configs": [
+        {"run_dir": str(tmp_path / "other"), "task_reference": {"labels": "/nowhere"}},
+        {"run_dir": str(run_dir), "task_reference": {"labels": str(labels)}}]}))
+    return out
+
+
+def test_the_reader_reads_the_real_lines_and_names_the_class_by_the_services_label_list(tmp_path):
+    labels = tmp_path / "labels.txt"
+    labels.write_text("".join("{} action_{}\n".format(i, i) for i in range(400)).replace("368 action_368",
+                                                                                          "368 tying_bow_tie"))
+    answers = read_predict(run_folder(tmp_path, labels), REAL_LOG)
+    assert answers == {"example.avi": {"label": "tying_bow_tie", "score": 0.99921095, "class_id": 368}}
+    # the served reply of the same video (PaddleVideo's own service, last session's CPU copy)
+    served = video.served_answer({"label": ["tying_bow_tie"], "prob": [0.9992109537124634]})
+    check = video.compare({"example.avi": served}, answers, for_task("fp32"))
+    assert not check.failed and check.items == 1 and check.unit == "videos", check.summary_line()
+    # without the plan the id stays an id, and a label never matches by chance
+    assert read_predict(tmp_path / "elsewhere" / "out", REAL_LOG)["example.avi"]["label"] == "class 368"
+    one_line = "Current video file: a/b.mp4\ttop-1 class: [3 1]\ttop-1 score: [0.5 0.2]\n"
+    assert read_predict(tmp_path / "elsewhere" / "out", one_line) == {
+        "b.mp4": {"label": "class 3", "score": 0.5, "class_id": 3}}
+
+
+def test_the_stand_ins_predict_py_prints_what_the_reader_reads(tmp_path):
+    """The stand-in's tools/predict.py, run as chain/answers.py runs the reference (chain/reference_run.py, from the
+    repository's root), on the seeded PP-TSM-shaped model."""
+    repo = video_copy(tmp_path)
+    subprocess.run([sys.executable, str(DIALECTS / "seeded_models.py"), "video", str(repo / MODEL), "ppTSM"],
+                   check=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=clean_env(), timeout=300)
+    spec = plan_entry(repo)
+    env = clean_env(PYTHONPATH=str(REPO_ROOT))
+    done = subprocess.run([sys.executable, "-m", "tipc_serving.chain.reference_run", "--path", str(repo), "--",
+                           *spec["argv"]], cwd=spec["cwd"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env,
+                          universal_newlines=True, timeout=300)
+    assert done.returncode == 0, done.stdout[-2000:]
+    assert "Inference model(ppTSM)..." in done.stdout
+    answers = read_predict(tmp_path / "out", done.stdout)
+    assert list(answers) == ["example.avi"] and 0 < answers["example.avi"]["score"] <= 1, done.stdout[-500:]
