@@ -25,7 +25,8 @@
 #   --stop-grace S       seconds between SIGTERM and SIGKILL to a service's process group (default 10)
 #   --case-timeout S     seconds each case may take from its service's start to its stop, clients included
 #                        (default 300): then what hangs is stopped by its process group, the case fails
-#                        naming it, and the run goes on with the next case
+#                        naming it, and the run goes on with the next case; the comparisons after the stop
+#                        (the replay, the repository's own inference) get as long again each
 #   --gpu auto|on|off    GPU cases: run when nvidia-smi lists a GPU, else skip (auto, the default); run and
 #                        fail without a GPU (on: for GPU machines, a broken driver must not go green); skip (off)
 #   --gpu-ids IDS        the GPUs the GPU cases use (TIPC's GPUID: CUDA_VISIBLE_DEVICES=IDS), e.g. 1 or 0,1

@@ -71,7 +71,7 @@ def run_reference(python, spec, run_dir, timeout=REFERENCE_TIMEOUT):
             if not answers:
                 problem = "{} gave no answer that could be read (see {})".format(spec["script"], log)
     except TimedOut:
-        problem = "{} gave no answer within {:.0f} s (see {})".format(spec["script"], timeout, log)
+        problem = "{} gave no answer within {:.0f} s (--case-timeout; see {})".format(spec["script"], timeout, log)
     except (OSError, ValueError, KeyError, ImportError, AttributeError) as err:
         problem = "{}'s answers could not be read: {} (see {})".format(spec["script"], err, log)
     _CACHE[key] = (answers, problem, argv, time.monotonic() - start)

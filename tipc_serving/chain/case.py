@@ -9,7 +9,9 @@ least one `Run failed with command` line that names its log, as nightly CI greps
 
 Every case has a deadline (--case-timeout, RunContext.case_timeout) covering its start, its clients and
 its stop: the start and the clients get what is left of it less the time the stop may take, and what
-still runs then is stopped by its process group; the case fails naming what hung.
+still runs then is stopped by its process group; the case fails naming what hung. The comparisons after
+the stop (the engine level's replay, the task level's reference) get --case-timeout each, of their own:
+how long the clients took must not shorten them.
 """
 import sys
 import time
@@ -262,7 +264,7 @@ class CaseRun:
         start = time.monotonic()
         self.facts.tensors, argv, log, returncode = compare_tensors(
             sys.executable, self.dir, self.config, self.ctx.run_dir.name, self.facts.server_log,
-            timeout=max(60.0, self.deadline - time.monotonic()))
+            timeout=self.ctx.case_timeout)
         self.status_line(not self.facts.tensors.failed, argv, log)
         self.timings["replay_s"] = time.monotonic() - start
 
@@ -274,7 +276,7 @@ class CaseRun:
         start = time.monotonic()
         first = not (self.ctx.run_dir / "task_reference" / "reference.log").exists()  # it runs once per config run
         self.facts.answers, argv = compare_answers(sys.executable, self.dir, self.config, self.case, self.facts.clients,
-                                                   self.ctx.run_dir, timeout=max(60.0, self.deadline - time.monotonic()))
+                                                   self.ctx.run_dir, timeout=self.ctx.case_timeout)
         if argv:
             self.status_line(not self.facts.answers.failed, argv, self.ctx.run_dir / "task_reference" / "reference.log")
         self.timings["answers_s"] = time.monotonic() - start
