@@ -143,6 +143,19 @@ def test_the_plan_runs_infer_py_on_the_export_the_service_serves_and_the_clients
     assert PaddleDetection().task_reference(config, repo) == {"unavailable": "HRNet models answer keypoints, not boxes"}
 
 
+def test_a_threshold_the_services_code_sets_is_its_score_threshold(tmp_path):
+    from tipc_serving.repos.paddledetection import _service_side
+    web = tmp_path / "web_service.py"
+    web.write_text("if line[0] > -1 and line[1] > GLOBAL_VAR[\n        'model_config'].draw_threshold:\n")
+    found = _service_side(web, tmp_path, {"draw_threshold": 0.6, "Preprocess": []})
+    assert found["threshold rule"] == "line[1] > GLOBAL_VAR[ 'model_config'].draw_threshold"
+    assert found["draw_threshold"] == 0.6
+    web.write_text("if line[0] > -1 and line[1] > 0.8:\n")
+    assert _service_side(web, tmp_path, {"draw_threshold": 0.6})["draw_threshold"] == "0.8 (its code's, not infer_cfg.yml's)"
+    web.write_text("threshold = 0.7  # planted\nlines = [b for b in boxes if b[1] > threshold]\n")
+    assert _service_side(web, tmp_path, {})["draw_threshold"] == "0.7 (its code's, not infer_cfg.yml's)"
+
+
 def test_without_the_inference_config_the_task_level_says_why(tmp_path):
     repo = standin(tmp_path, infer_params=None)
     spec = PaddleDetection().task_reference(tipc.parse(repo / DETECTION_CONFIG), repo)
@@ -183,7 +196,10 @@ def test_detection_boxes_pass_then_a_planted_threshold_or_colour_order_fails(tmp
     assert case["status"] == "failed"
     assert case["reason"].startswith("detection: 1 of 1 boxes differ from " + REFERENCE), case["reason"]
     assert "000000014439.jpg box 1 class " in case["reason"] and ": missing served 'None', reference '0.69" in case["reason"]
-    assert "threshold rule" in (run_dir / "task_reference" / "parameters.txt").read_text()
+    assert "parameters that differ: score threshold (service 0.8 (its code's" in case["reason"], case["reason"]
+    row = next(line for line in (run_dir / "task_reference" / "parameters.txt").read_text().splitlines()
+               if line.startswith("score threshold"))
+    assert "0.8 (its code's, not infer_cfg.yml's)" in row and row.endswith("<- differs"), row
     plant(web, "threshold = 0.8", 'threshold = GLOBAL_VAR["model_config"].draw_threshold')
 
     plant(repo / "deploy" / "serving" / "python" / "preprocess_ops.py", "im = np.array(img)",

@@ -99,7 +99,8 @@ NOT_BOXES = {"HRNet": "keypoints", "SOLOv2": "masks", "S2ANet": "rotated boxes",
              "CLRNet": "lanes"}
 PAIRS = [("score threshold", "draw_threshold", "--threshold"), ("preprocess", "Preprocess", "Preprocess"),
          ("colour order", "colour order", "colour order")]
-SERVICE_PARAMETERS = {"threshold rule": r"(\w+\[1\]\s*>=?\s*[^:]*?threshold)",
+SERVICE_PARAMETERS = {"threshold rule": r"(\w+\[1\]\s*>=?\s*(?:GLOBAL_VAR\[[^\]]*\]\.\w+|[\w.]+))",
+                      "threshold set": r"(?m)\bthreshold\s*=\s*([\d.]+)\s*(?:#|$)",
                       "decode": r"(Image\.open\(.*?\.convert\([\"']\w+[\"']\))"}
 UNREAD = "not written yet when the run was planned (the run's export writes it): its values unread"
 _BOX_LINE = re.compile(r"class_id:(-?\d+), confidence:([-\d.eE+]+), left_top:\[([-\d.eE+]+),([-\d.eE+]+)\],\s*"
@@ -126,6 +127,10 @@ def _service_side(web, model, infer_cfg):
         found["Preprocess"] = _compact(infer_cfg.get("Preprocess"))
     else:
         found["infer_cfg.yml"] = UNREAD
+    literal = re.search(r">=?\s*([\d.]+)$", found.get("threshold rule", "")) or re.match(r"[\d.]+$",
+                                                                                       found.get("threshold set", ""))
+    if literal:  # the service's code cuts at a number of its own, not at infer_cfg.yml's draw_threshold
+        found["draw_threshold"] = "{} (its code's, not infer_cfg.yml's)".format(literal.group(literal.lastindex or 0))
     if "decode" in found:
         found["colour order"] = "RGB" if "RGB" in found["decode"] else found["decode"]
     found["model"] = str(model)
