@@ -59,6 +59,7 @@ def compare(served, reference, tol, precision="fp32", score_rounding=0.0):
         if diff > score_tol:
             check.differ(image, "text", "score", round(float(mine["score"]), 4), round(float(theirs["score"]), 4),
                          diff)
+    check.items = len(set(served) | set(reference))  # an image one side lacks is one that differs
     check.figures.update(same_text=same_text, total_edit_distance=edits, max_edit_distance=worst_edit,
                          scores_compared=scored, max_score_diff=round(worst_score, 6))
     return check

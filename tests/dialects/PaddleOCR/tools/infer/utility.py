@@ -37,6 +37,7 @@ def init_args():
     parser.add_argument("--drop_score", type=float, default=0.5)
     parser.add_argument("--use_angle_cls", type=str2bool, default=False)
     parser.add_argument("--draw_img_save_dir", type=str, default="./inference_results")
+    parser.add_argument("--save_log_path", type=str, default="./log_output/")
     return parser
 
 
