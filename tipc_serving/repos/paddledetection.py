@@ -51,7 +51,7 @@ class PaddleDetection(Dialect):
         """deploy/python/infer.py, as the model's inference TIPC config (<model>_train_infer_python.txt) names it, on
         the export the service serves (output_inference/<model>/: model.pdmodel and infer_cfg.yml beside
         serving_server/), on the CPU in fp32, with the image the client sends; its answers are the boxes it prints
-        (its --save_results bbox.json is not written at 666f597f: a Detection box is annotated, never assigned)."""
+        (its --save_results stops with a NameError at 666f597f: a Detection box is annotated, never assigned)."""
         from .reference import client_images, inference_config, inference_lines, relative, unavailable, with_flags
         path = inference_config(config.path, config.model_name)
         if path is None:
