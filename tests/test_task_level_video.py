@@ -3,20 +3,23 @@ train_infer_python.txt beside the serving config), its reader of predict.py's to
 label through the service's own label list (the run's plan names it), the parameters both sides name; and the
 stand-in's tools/predict.py run as the reference runs it.
 
-PaddleVideo's serving config has one case, named gpu by its script: a CPU machine skips it, so no harness run
-here compares its answers; tests/test_engine_level_dialects.py runs the stand-in's case on the CPU (its yml
-edited), which compares them too."""
+PaddleVideo's serving config has one case, named gpu by its script, which a CPU machine skips: the end-to-end test
+runs it as tests/test_engine_level_dialects.py does (the stand-in as a developer edits it for a CPU, the GPU
+forced), and the task level compares its answer with the stand-in's tools/predict.py."""
 import json
 import os
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
 from conftest import REPO_ROOT, clean_env
+from harnesskit import HARNESS
 from standin_models import DIALECTS
-from test_dialects import write_inputs
+from test_dialects import seeded_exports, write_inputs  # noqa: F401 (seeded_exports: a fixture, used by name)
+from test_engine_level_dialects import cpu_copy
 from tipc_serving.config import tipc
 from tipc_serving.repos import by_name
 from tipc_serving.repos.paddlevideo import read_predict
@@ -128,3 +131,25 @@ def test_the_stand_ins_predict_py_prints_what_the_reader_reads(tmp_path):
     assert "Inference model(ppTSM)..." in done.stdout
     answers = read_predict(tmp_path / "out", done.stdout)
     assert list(answers) == ["example.avi"] and 0 < answers["example.avi"]["score"] <= 1, done.stdout[-500:]
+
+
+@pytest.mark.slow
+def test_the_stand_ins_served_answer_is_what_its_predict_py_gives(tmp_path, seeded_exports):
+    if shutil.which("unshare") is None:
+        pytest.skip("needs unshare for a private network namespace (the stand-in keeps PaddleVideo's ports)")
+    repo = cpu_copy("PaddleVideo", tmp_path, seeded_exports)
+    done = subprocess.run(["bash", str(HARNESS), str(repo / CONFIG), "--netns", "on", "--output-dir",
+                           str(tmp_path / "out")], cwd=str(repo), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          env=clean_env(TIPC_GPU="1", TIPC_TRT="0"), universal_newlines=True, timeout=900)
+    run_dir = (tmp_path / "out" / "PP-TSM" / "serving_python" / "latest").resolve()
+    case = json.loads((run_dir / "results.json").read_text())["cases"][0]
+    assert done.returncode == 0, done.stdout[-3000:]
+    assert case["status"] == "passed", case["reason"]
+    assert case["reason"].endswith("video: 1 video as tools/predict.py gives them"), case["reason"]
+    answers = case["answers"]
+    assert "tools/predict.py --config configs/recognition/pptsm/pptsm_k400_frames_uniform.yaml --use_gpu=False" in \
+        answers["command"], answers["command"]
+    assert answers["figures"]["max_score_diff"] <= 1e-6, answers["figures"]
+    reference = read_predict(run_dir / "task_reference" / "out",
+                             Path(run_dir / "task_reference" / "reference.log").read_text())
+    assert reference["example.avi"]["label"].startswith("seeded_action_"), reference  # named by the plan's list

@@ -96,7 +96,7 @@ def preprocessing(script, found, flags):
     script's argparse default; NormalizeImage's defaults from the preprocess_ops.py beside it), added to found."""
     try:
         text = Path(script).read_text(encoding="utf-8", errors="replace")
-    except OSError:
+    except (OSError, TypeError):  # no script (a config without cases)
         return found
     transforms = list_after(text, r"Compose\(")
     if transforms is not None:
