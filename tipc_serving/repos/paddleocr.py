@@ -86,7 +86,8 @@ class PaddleOCR(Dialect):
         configs, predict_det.py for the detector's, predict_rec.py for the recogniser's (REFERENCES)."""
         roles = tuple(c.role for c in config.conversions)
         if roles not in REFERENCES:
-            return unavailable("no PaddleOCR reference for a config converting {}".format(" and ".join(roles) or "nothing"))
+            return unavailable("no PaddleOCR reference for a config converting {}".format(
+                " and ".join(roles) or "nothing"))
         expected, task, reader, patterns, pairs = REFERENCES[roles]
         path = inference_config(config.path, config.model_name)
         if path is None:
@@ -104,8 +105,9 @@ class PaddleOCR(Dialect):
         image_dir = next((str((root / cwd / e.value).resolve()) for e, cwd in config.inputs), images[0])
         overrides = {"--use_gpu": "False", "--enable_mkldnn": "False", "--use_tensorrt": "False", "--precision": "fp32",
                      "--image_dir": image_dir, "--benchmark": "False", "--draw_img_save_dir": "{out}"}
-        overrides.update({"--{}_model_dir".format(c.role): str((root / c.dirname).resolve()) for c in config.conversions})
-        if roles != ("det", "rec"):  # predict_det/rec log to --save_log_path too (default ./log_output/, in the repository)
+        overrides.update({"--{}_model_dir".format(c.role): str((root / c.dirname).resolve())
+                          for c in config.conversions})
+        if roles != ("det", "rec"):  # predict_det/rec log to --save_log_path too (default ./log_output/: the repo)
             overrides["--save_log_path"] = "{out}/"
         argv = words + with_flags(flags, overrides)
         web = root / config.serving_dir / config.cases[0].service.argv[0] if config.cases else None
@@ -161,7 +163,8 @@ DET_PAIRS = [("detection resize", "det resize", "det_limit_side_len"),
              ("detection threshold", "det thresh", "det_db_thresh"),
              ("box threshold", "det box_thresh", "det_db_box_thresh"),
              ("unclip ratio", "det unclip_ratio", "det_db_unclip_ratio")]
-REC_PAIRS = [("character list", "char dict", "rec_char_dict_path"), ("rec image shape", "rec image shape", "rec_image_shape")]
+REC_PAIRS = [("character list", "char dict", "rec_char_dict_path"),
+             ("rec image shape", "rec image shape", "rec_image_shape")]
 PARAMETER_PAIRS = DET_PAIRS[1:] + REC_PAIRS[:1] + [("drop score", "drop score", "drop_score")]
 # The models a config converts -> (its inference script, the task, the reader of its answers, the service's
 # parameters, the pairs shown side by side).
