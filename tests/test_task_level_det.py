@@ -188,6 +188,10 @@ def test_detection_boxes_pass_then_a_planted_threshold_or_colour_order_fails(tmp
     assert answers["figures"]["min_iou"] > 0.99 and answers["figures"]["max_score_diff"] < 1e-3
     assert "--device=CPU --enable_mkldnn=False" in answers["command"] and "--model_dir=" in answers["command"]
     assert (run_dir / "task_reference" / "out" / "000000014439.jpg").is_file()  # the image infer.py drew
+    # planned before the run's export wrote infer_cfg.yml, the reference was planned again after it
+    assert "infer_cfg.yml" not in answers["parameters"]["service"], answers["parameters"]
+    assert answers["parameters"]["reference"]["Preprocess"] == answers["parameters"]["service"]["Preprocess"]
+    assert [row[3] for row in answers["parameter_rows"] if row[0] == "preprocess"] == [False]
 
     web = repo / "deploy" / "serving" / "python" / "web_service.py"
     plant(web, 'threshold = GLOBAL_VAR["model_config"].draw_threshold', "threshold = 0.8")

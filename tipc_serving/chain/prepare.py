@@ -5,6 +5,8 @@ import time
 from pathlib import Path
 
 from .. import REPO_ROOT
+from ..errors import UserError
+from ..jsonfile import write_json
 from ..model.converted import conversion_problems, declared, forget_ended, publish, run_copy, start_part
 from ..verdict import golden as golden_files
 from ..verdict.case_status import golden_step_status
@@ -12,7 +14,7 @@ from ..verdict.inputs import load_export_info
 from ..verdict.judge import CheckResult
 from ..verdict.cli import golden_text
 from .commands import failure_reason, run_logged
-from .context import command_text
+from .context import PLAN_FILE, command_text
 
 COMPARE_RESULTS = "test_tipc/compare_results.py"
 GOLDEN_REQUIRED = "golden check required (--require-golden) but skipped: "
@@ -92,13 +94,32 @@ def _required_golden_failed(ctx, skip_reason, command, seconds, details=""):
 
 def export(ctx):
     if "prepare" in ctx.config:
-        return _dialect_steps(ctx, "export")
+        exported = _dialect_steps(ctx, "export")
+        if exported:
+            _plan_reference_again(ctx)
+        return exported
     model = ctx.config["model"]
     if model["present"]:
         ctx.report.record_step("export", "skipped", 0, "inference model present in {}".format(model["dir"]))
         ctx.progress("export skipped: inference model present in {}".format(model["dir"]))
         return True
     return _command_step(ctx, "export", [ctx.python(), *model["export_args"]])
+
+
+def _plan_reference_again(ctx):
+    """A task reference planned before the export it reads (PaddleDetection's infer_cfg.yml: the model's arch
+    and preprocessing) is planned again once the export has written it, into the run's plan."""
+    if not (ctx.config.get("task_reference") or {}).get("plan_after_export"):
+        return
+    from ..config.dialect_plan import task_reference
+    from ..config.tipc import parse
+    try:
+        config = parse(ctx.config["config_path"], ctx.config["dialect"])
+    except UserError as err:  # the config was read a moment ago: keep what was planned
+        ctx.progress("task reference not planned again: {}".format(err))
+        return
+    ctx.config["task_reference"] = task_reference(config, Path(ctx.config["repo_root"]))
+    write_json(ctx.run_dir / PLAN_FILE, ctx.plan)
 
 
 def convert(ctx):

@@ -134,7 +134,7 @@ def replay_models(config, root):
             for c in config.conversions if c.serving_server]
 
 
-def _task_reference(config, root):
+def task_reference(config, root):
     """The task level's reference (repos/reference.py), or why there is none; a harness bug here is a note."""
     from ..repos import by_name
     try:
@@ -294,7 +294,7 @@ def plan_dialect(config, options, python, python_note, gpu_available, run_dir):
         "compared": verdict_line(config.coverage),
         "python": python, "python_note": python_note,
         "prepare": prepare, "replay_models": replay_models(config, root),
-        "task_reference": _task_reference(config, root),
+        "task_reference": task_reference(config, root),
         "serving_dir": str(serving), "web_service_config": str(yml_path),
         "http_port": http_port, "rpc_port": _port(config, yml, "rpc_port", yml_path),
         # The readiness probe: the HTTP gateway answers it at any service name (service/readiness.py).

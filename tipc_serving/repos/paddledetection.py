@@ -89,7 +89,8 @@ class PaddleDetection(Dialect):
                 "reader": "paddledetection:read_infer_boxes", "score_rounding": 5e-5,  # printed with 4 decimals
                 "parameters": {"service": _service_side(web, model, infer_cfg),
                                "reference": _reference_side(root, argv, threshold, infer_cfg),
-                               "pairs": PAIRS}}
+                               "pairs": PAIRS},
+                "plan_after_export": not infer_cfg}  # its values are read once the run's export has written it
 
 
 # ---------------------------------------------------------------- the task level's reference (issue 21)
@@ -102,7 +103,7 @@ PAIRS = [("score threshold", "draw_threshold", "--threshold"), ("preprocess", "P
 SERVICE_PARAMETERS = {"threshold rule": r"(\w+\[1\]\s*>=?\s*(?:GLOBAL_VAR\[[^\]]*\]\.\w+|[\w.]+))",
                       "threshold set": r"(?m)\bthreshold\s*=\s*([\d.]+)\s*(?:#|$)",
                       "decode": r"(Image\.open\(.*?\.convert\([\"']\w+[\"']\))"}
-UNREAD = "not written yet when the run was planned (the run's export writes it): its values unread"
+UNREAD = "not written yet (the run's export writes it; the reference is planned again after it)"
 _BOX_LINE = re.compile(r"class_id:(-?\d+), confidence:([-\d.eE+]+), left_top:\[([-\d.eE+]+),([-\d.eE+]+)\],\s*"
                        r"right_bottom:\[([-\d.eE+]+),([-\d.eE+]+)\]")
 _SAVED = re.compile(r"save result to: (.+)$")
