@@ -77,16 +77,16 @@ def plan_entry(repo):
 
 # ---------------------------------------------------------------- the plan's entry, the reader (fast)
 
-def test_the_reference_is_infer_py_on_the_cpu_with_the_served_model_and_the_first_image_sent(tmp_path):
+def test_the_reference_is_infer_py_on_the_cpu_with_the_served_model_once_per_image_sent(tmp_path):
     repo = step6_copy(tmp_path, images=("coffee.jpg", "rocket.jpg", "chelsea.jpg"))
     spec = plan_entry(repo)
-    first = os.listdir(str(repo / "lite_data" / "test"))[0]  # the client posts them in this order
+    sent = os.listdir(str(repo / "lite_data" / "test"))  # the client posts them in this order, naming none
     assert spec["task"] == "classification" and spec["script"] == REFERENCE, spec
     assert spec["inference_config"] == "test_tipc/configs/mobilenet_v3_small/train_infer_python.txt"
-    assert spec["images"] == [str((repo / "lite_data" / "test" / first).resolve())]
-    assert spec["argv"] == [REFERENCE, "--use-gpu=False", "--batch-size=1",
-                            "--model-dir=" + str((repo / MODEL).resolve()), "--img-path=" + spec["images"][0],
-                            "--benchmark=False"]
+    assert spec["images"] == [str((repo / "lite_data" / "test" / name).resolve()) for name in sent]
+    assert spec["per_image"] and spec["argv"] == [REFERENCE, "--use-gpu=False", "--batch-size=1",
+                                                  "--model-dir=" + str((repo / MODEL).resolve()),
+                                                  "--img-path={image}", "--benchmark=False"]
     assert spec["cwd"] == str(repo) and spec["reader"] == "models_step6:read_infer"
     rows = TaskCheck(parameters=spec["parameters"]).parameter_rows()
     assert [(what, differs) for what, _, _, differs in rows] == [
@@ -129,7 +129,7 @@ def test_the_reader_and_the_served_class_id_compare_as_one_label():
 def test_step6_answers_pass_then_a_changed_normalisation_fails(tmp_path):
     if shutil.which("unshare") is None:
         pytest.skip("needs unshare for a private network namespace (the stand-in keeps Step6's ports)")
-    repo = step6_copy(tmp_path)
+    repo = step6_copy(tmp_path, images=("coffee.jpg", "rocket.jpg", "chelsea.jpg"))
     subprocess.run([sys.executable, __file__, str(repo / MODEL)], check=True, stdout=subprocess.PIPE,
                    stderr=subprocess.STDOUT, env=clean_env(), timeout=300)
 
@@ -139,11 +139,12 @@ def test_step6_answers_pass_then_a_changed_normalisation_fails(tmp_path):
     done, case, run_dir = run(tmp_path / "clean")
     assert done.returncode == 0, done.stdout
     assert case["status"] == "passed", case["reason"]
-    assert "classification: 1 image as {} gives them".format(REFERENCE) in case["reason"], case["reason"]
+    assert "classification: 3 images as {} gives them".format(REFERENCE) in case["reason"], case["reason"]
     answers = case["answers"]
-    assert REFERENCE + " --use-gpu=False" in answers["command"] and "coffee.jpg" in answers["command"]
+    assert REFERENCE + " --use-gpu=False" in answers["command"] and "--img-path=" in answers["command"]
     assert answers["figures"]["max_score_diff"] <= 1e-6, answers["figures"]
-    assert "image_name: " in (run_dir / "task_reference" / "reference.log").read_text()
+    assert all("image_name: " in (run_dir / "task_reference" / log).read_text()  # one run per image
+               for log in ("reference.log", "reference_1.log", "reference_2.log"))
     assert "normalisation mean" in (run_dir / "task_reference" / "parameters.txt").read_text()
 
     web = repo / WEB
@@ -152,7 +153,7 @@ def test_step6_answers_pass_then_a_changed_normalisation_fails(tmp_path):
     done, case, _ = run(tmp_path / "normalisation")
     assert done.returncode == 1, done.stdout
     assert case["status"] == "failed"
-    assert case["reason"].startswith("classification: 1 of 1 images differ from " + REFERENCE), case["reason"]
+    assert re.match(r"classification: [123] of 3 images differ from " + REFERENCE, case["reason"]), case["reason"]
     label = re.search(r"coffee\.jpg top-1: label served '(\d+)', reference '(\d+)'", case["reason"])
     assert label and label.groups() == ("700", "900"), case["reason"]
     assert "normalisation mean (service [0.5, 0.5, 0.5], reference [0.485, 0.456, 0.406])" in case["reason"]

@@ -88,28 +88,17 @@ def test_without_its_inference_config_the_reference_says_why(tmp_path):
     assert plan_entry(repo)["unavailable"].startswith("no inference TIPC config beside ")
 
 
-def run_folder(tmp_path, labels):
-    """A run folder whose plan.json names the label list, as the harness writes it; the reference's output folder."""
-    run_dir = tmp_path / "run"
-    out = run_dir / "task_reference" / "out"
-    out.mkdir(parents=True)
-    (run_dir / "plan.json").write_text(json.dumps({"configs": [
-        {"run_dir": str(tmp_path / "other"), "task_reference": {"labels": "/nowhere"}},
-        {"run_dir": str(run_dir), "task_reference": {"labels": str(labels)}}]}))
-    return out
-
-
 def test_the_reader_reads_the_real_lines_and_names_the_class_by_the_services_label_list(tmp_path):
     labels = tmp_path / "labels.txt"
     labels.write_text("".join("{} action_{}\n".format(i, i) for i in range(400)).replace("368 action_368",
                                                                                           "368 tying_bow_tie"))
-    answers = read_predict(run_folder(tmp_path, labels), REAL_LOG)
+    answers = read_predict(tmp_path / "out", REAL_LOG, {"labels": str(labels)})
     assert answers == {"example.avi": {"label": "tying_bow_tie", "score": 0.99921095, "class_id": 368}}
     # the served reply of the same video (PaddleVideo's own service, last session's CPU copy)
     served = video.served_answer({"label": ["tying_bow_tie"], "prob": [0.9992109537124634]})
     check = video.compare({"example.avi": served}, answers, for_task("fp32"))
     assert not check.failed and check.items == 1 and check.unit == "videos", check.summary_line()
-    # without the plan the id stays an id, and a label never matches by chance
+    # without a label list the id stays an id, and a label never matches by chance
     assert read_predict(tmp_path / "elsewhere" / "out", REAL_LOG)["example.avi"]["label"] == "class 368"
     one_line = "Current video file: a/b.mp4\ttop-1 class: [3 1]\ttop-1 score: [0.5 0.2]\n"
     assert read_predict(tmp_path / "elsewhere" / "out", one_line) == {
@@ -151,5 +140,6 @@ def test_the_stand_ins_served_answer_is_what_its_predict_py_gives(tmp_path, seed
         answers["command"], answers["command"]
     assert answers["figures"]["max_score_diff"] <= 1e-6, answers["figures"]
     reference = read_predict(run_dir / "task_reference" / "out",
-                             Path(run_dir / "task_reference" / "reference.log").read_text())
+                             Path(run_dir / "task_reference" / "reference.log").read_text(),
+                             json.loads((run_dir / "plan.json").read_text())["configs"][0]["task_reference"])
     assert reference["example.avi"]["label"].startswith("seeded_action_"), reference  # named by the plan's list

@@ -37,44 +37,57 @@ def task_module(task):
     return importlib.import_module("{}.verdict.tasks.{}".format(__package__.rsplit(".", 1)[0], task))
 
 
-def reference_argv(python, spec, out_dir):
+def reference_argv(python, spec, out_dir, image=None):
     words = [python, "-m", "tipc_serving.chain.reference_run"]
     for path in spec.get("paths") or []:
         words += ["--path", path]
     if spec.get("package"):
         words += ["--package", spec["package"]]
-    return words + ["--"] + [str(w).replace("{out}", str(out_dir)) for w in spec["argv"]]
+    return words + ["--"] + [str(w).replace("{out}", str(out_dir)).replace("{image}", str(image))
+                             for w in spec["argv"]]
+
+
+def reference_runs(python, spec, folder):
+    """(argv, output folder, log) of each run of the reference: one, or one per image for a script that reads a
+    single image ("per_image": its argv names {image}; each run writes into out/<n>/ and its own log)."""
+    if not spec.get("per_image"):
+        return [(reference_argv(python, spec, folder / "out"), folder / "out", folder / "reference.log")]
+    return [(reference_argv(python, spec, folder / "out" / str(n), image), folder / "out" / str(n),
+             folder / ("reference.log" if n == 0 else "reference_{}.log".format(n)))
+            for n, image in enumerate(spec["images"])]
 
 
 def run_reference(python, spec, run_dir, timeout=REFERENCE_TIMEOUT):
-    """(answers, problem, argv, seconds) of the reference, run once per config run."""
+    """(answers, problem, argv, seconds) of the reference, run once per config run (argv: its first run's)."""
     key = str(run_dir)
     if key in _CACHE:
         return _CACHE[key]
     folder = Path(run_dir) / "task_reference"
-    out = folder / "out"
-    out.mkdir(parents=True, exist_ok=True)
-    argv = reference_argv(python, spec, out)
-    log = folder / "reference.log"
+    runs = reference_runs(python, spec, folder)
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in (str(REPO_ROOT), os.environ.get("PYTHONPATH", "")) if p))
     for name in ("TIPC_CAPTURE_DIR",):
         env.pop(name, None)
     start = time.monotonic()
-    answers, problem = None, None
-    try:
-        returncode, _ = run_logged(argv, log, spec["cwd"], env=env, timeout=timeout)
-        if returncode != 0:
-            problem = "{} failed (exit status {}): {} (see {})".format(spec["script"], returncode,
-                                                                      decisive_line(log) or "no line says why", log)
-        else:
-            answers = reader(spec["reader"])(out, log.read_text(encoding="utf-8", errors="replace"))
-            if not answers:
-                problem = "{} gave no answer that could be read (see {})".format(spec["script"], log)
-    except TimedOut:
-        problem = "{} gave no answer within {:.0f} s (--case-timeout; see {})".format(spec["script"], timeout, log)
-    except (OSError, ValueError, KeyError, ImportError, AttributeError) as err:
-        problem = "{}'s answers could not be read: {} (see {})".format(spec["script"], err, log)
-    _CACHE[key] = (answers, problem, argv, time.monotonic() - start)
+    answers, problem = {}, None
+    for argv, out, log in runs:
+        out.mkdir(parents=True, exist_ok=True)
+        try:
+            returncode, _ = run_logged(argv, log, spec["cwd"], env=env,
+                                       timeout=max(1.0, timeout - (time.monotonic() - start)))
+            if returncode != 0:
+                problem = "{} failed (exit status {}): {} (see {})".format(spec["script"], returncode,
+                                                                          decisive_line(log) or "no line says why", log)
+            else:
+                answers.update(reader(spec["reader"])(out, log.read_text(encoding="utf-8", errors="replace"), spec))
+        except TimedOut:
+            problem = "{} gave no answer within {:.0f} s (--case-timeout; see {})".format(spec["script"], timeout, log)
+        except (OSError, ValueError, KeyError, ImportError, AttributeError, TypeError) as err:
+            problem = "{}'s answers could not be read: {} (see {})".format(spec["script"], err, log)
+        if problem:
+            break
+    if not problem and not answers:
+        problem = "{} gave no answer that could be read (see {})".format(spec["script"], runs[0][2])
+    _CACHE[key] = (None if problem else answers, problem, runs[0][0], time.monotonic() - start)
     return _CACHE[key]
 
 
@@ -85,12 +98,12 @@ def _stem(name):
 def served_answers(task, clients, case_dir, images):
     """{image basename: answer} of the first client with replies, in the task's terms (its served_answer)."""
     client = next((c for c in clients if c.replies is not None and c.replies.replies), None)
-    replies = [r for r in client.replies.replies if r.err_no == 0] if client else []
+    replies = client.replies.replies if client else []
     names = [Path(i).name for i in images]
     found = {}
-    for index, reply in enumerate(replies):
+    for index, reply in enumerate(replies):  # a reply without its image's name is the image sent in its turn
         image = Path(reply.source).name if reply.source else names[min(index, len(names) - 1)] if names else str(index)
-        if image in found:  # a client that sends one image several times (PaddleClas's loop): the first
+        if image in found or reply.err_no != 0:  # one image sent several times (PaddleClas's loop): the first
             continue
         answer = task_module(task).served_answer(reply.answers)
         if answer is not None:

@@ -39,8 +39,8 @@ class Step6(Dialect):
 
     def task_reference(self, config, root):
         """deploy/inference_python/infer.py (train_infer_python.txt's `inference:`), from the tutorial's root, on
-        the served model and the first image the client sends (it posts every file of its --image_dir in
-        os.listdir order; infer.py reads one --img-path)."""
+        the served model and each image the client sends (it posts every file of its --image_dir in os.listdir
+        order; infer.py reads one --img-path: it runs once per image)."""
         path = inference_config(config.path, config.model_name)
         if path is None:
             return unavailable("no inference TIPC config beside {} (train_infer_python.txt)".format(config.path))
@@ -52,19 +52,19 @@ class Step6(Dialect):
         if (conversion.model_filename, conversion.params_filename) != ("inference.pdmodel", "inference.pdiparams"):
             return unavailable("{} reads --model-dir's inference.pdmodel, the service {}".format(
                 words[0], conversion.model_filename))
-        image = first_sent(config, root)
-        if image is None:
+        images = sent_images(config, root)
+        if not images:
             return unavailable("the image the client sends could not be learnt from the config's --image_dir")
         model = (root / conversion.dirname).resolve()
         argv = words + with_flags(flags, {"--use-gpu": "False", "--batch-size": "1", "--model-dir": str(model),
-                                          "--img-path": image, "--benchmark": "False"})
+                                          "--img-path": "{image}", "--benchmark": "False"})
         web = root / config.serving_dir / config.cases[0].service.argv[0] if config.cases else None
         service = preprocessing(web, service_parameters(web, SERVICE_PARAMETERS) if web else {}, {})
         reference = preprocessing(root / words[0], service_parameters(root / words[0], REFERENCE_PARAMETERS),
                                   dict(a[2:].split("=", 1) for a in argv[1:] if a.startswith("--") and "=" in a))
         reference["flags"] = " ".join(argv[1:])
         return {"task": "classification", "script": words[0], "inference_config": relative(path, root), "argv": argv,
-                "cwd": str(root), "paths": [str(root)], "package": None, "images": [image],
+                "cwd": str(root), "paths": [str(root)], "package": None, "images": images, "per_image": True,
                 "reader": "models_step6:read_infer", "parameters": {"service": service, "reference": reference,
                                                                      "pairs": PAIRS}}
 
@@ -79,16 +79,16 @@ PAIRS = [("resize (short side)", "resize_size", "resize_size"), ("centre crop", 
          ("colour order", "colour", "colour")]
 
 
-def first_sent(config, root):
-    """The first file the client posts: its --image_dir's first entry in os.listdir order (as it posts them)."""
+def sent_images(config, root):
+    """The files the client posts, in its order: its --image_dir's files in os.listdir order (it prints no names,
+    so its replies are paired with these by their order), or the one file it names."""
     for entry, cwd in config.inputs:
         folder = (Path(root) / cwd / entry.value).resolve()
         if folder.is_dir():
-            names = [n for n in os.listdir(str(folder)) if (folder / n).is_file()]
-            return str(folder / names[0]) if names else None
+            return [str(folder / n) for n in os.listdir(str(folder)) if (folder / n).is_file()]
         if folder.is_file():
-            return str(folder)
-    return None
+            return [str(folder)]
+    return []
 
 
 def preprocessing(script, found, flags):
@@ -128,7 +128,7 @@ def preprocessing(script, found, flags):
 INFER_LINE = re.compile(r"^image_name: (.*), class_id: (-?\d+), prob: (\S+)\s*$")
 
 
-def read_infer(out_dir, log_text):
+def read_infer(out_dir, log_text, spec=None):
     """infer.py's `image_name: <path>, class_id: <id>, prob: <p>`: {image: {"label": the id, "score", "class_id"}}
     (the service answers class ids too)."""
     answers = {}

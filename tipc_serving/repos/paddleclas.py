@@ -130,7 +130,7 @@ def preprocess_values(preprocess):
 LINE = re.compile(r"^(\S.*?):\s+class id\(s\): (\[.*?\]), score\(s\): (\[.*?\]), label_name\(s\): (\[.*\])\s*$")
 
 
-def read_predict_cls(out_dir, log_text):
+def read_predict_cls(out_dir, log_text, spec=None):
     """predict_cls.py's `<image>:\\tclass id(s): [...], score(s): [...], label_name(s): [...]` lines:
     {image: {"label", "score", "class_id"}} of the top-1."""
     import ast

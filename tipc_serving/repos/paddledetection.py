@@ -160,7 +160,7 @@ def _compact(value):
     return json.dumps(value, sort_keys=True, separators=(",", ":")) if value is not None else None
 
 
-def read_infer_boxes(out_dir, log_text):
+def read_infer_boxes(out_dir, log_text, spec=None):
     """infer.py's printed boxes: `class_id:0, confidence:0.9720, left_top:[0.00,25.11],right_bottom:[490.58,68.42]`
     lines (above --threshold), then `save result to: <output_dir>/<image name>` once the image is drawn: its boxes.
     An image with no line above the threshold has no boxes ([])."""

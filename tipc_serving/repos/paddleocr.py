@@ -187,7 +187,7 @@ def _utility_defaults(root, roles=("det", "rec")):
     return service_parameters(root / "tools" / "infer" / "utility.py", patterns)
 
 
-def read_det_results(out_dir, log_text):
+def read_det_results(out_dir, log_text, spec=None):
     """predict_det.py's answers: <draw_img_save_dir>/det_results.txt, `<image>\t<json of boxes>` a line (each box
     [[x, y] * 4]). {image basename: [box]}."""
     import json
@@ -204,7 +204,7 @@ _PREDICTS = re.compile(r"Predicts of (.*?):(\(.*\))\s*$")
 _NUMPY_SCALAR = re.compile(r"\bnp\.\w+\(([^()]*)\)")
 
 
-def read_rec_results(out_dir, log_text):
+def read_rec_results(out_dir, log_text, spec=None):
     """predict_rec.py's answers: its log's `ppocr INFO: Predicts of <image>:('<text>', <score>)` lines (it writes no
     file; numpy 2 writes the score as np.float32(...)). {image basename: {"text", "score"}}."""
     import ast
@@ -222,7 +222,7 @@ def read_rec_results(out_dir, log_text):
     return answers
 
 
-def read_system_results(out_dir, log_text):
+def read_system_results(out_dir, log_text, spec=None):
     """predict_system.py's answers: system_results.txt (`<image>\\t[{"transcription", "points"}]` a line) for the
     text and boxes, its log's `ppocr DEBUG: <text>, <score>` lines (3 decimals, in the same order, after each
     `Predict time of <image>`) for the scores. {image basename: [{"text", "score", "box"}]}."""

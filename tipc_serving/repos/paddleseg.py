@@ -85,7 +85,7 @@ def normalize_values(transforms):
 
 
 
-def read_infer_pngs(out_dir, log_text):
+def read_infer_pngs(out_dir, log_text, spec=None):
     """infer.py's label maps: <save_dir>/<image stem>.png, a palette image whose indices are the labels."""
     import numpy as np
     from PIL import Image

@@ -1,5 +1,4 @@
 """PaddleVideo: test_tipc/test_serving_infer_python.sh, deploy/python_serving."""
-import json
 import os
 import re
 from pathlib import Path
@@ -153,11 +152,11 @@ CURRENT = re.compile(r"Current video file: (.+?)\s*$")
 TOP = re.compile(r"top-\d+ (class|score): \[([^\]]*)\]")
 
 
-def read_predict(out_dir, log_text):
+def read_predict(out_dir, log_text, spec=None):
     """tools/predict.py's `Current video file: <path>`, `\\ttop-1 class: [id]`, `\\ttop-1 score: [p]` lines (on one
     line or three): {video: {"label", "score", "class_id"}} of the top-1, the id read through the service's label
-    list that the plan names (else `class <id>`)."""
-    labels = planned_labels(out_dir)
+    list that the plan's entry names (else `class <id>`)."""
+    labels = planned_labels(spec)
     answers, current = {}, None
     for line in log_text.splitlines():
         match = CURRENT.search(line)
@@ -176,17 +175,11 @@ def read_predict(out_dir, log_text):
     return found
 
 
-def planned_labels(out_dir):
-    """{id: name} of the label list the plan's task_reference names: the run folder's plan.json, two folders above
-    the reference's output (chain/answers.py writes it into <run>/task_reference/out); {} where there is none."""
-    from ..chain.context import PLAN_FILE
-    run_dir = Path(out_dir).resolve().parent.parent
+def planned_labels(spec):
+    """{id: name} of the label list the plan's entry names (the service's); {} where there is none."""
     try:
-        plan = json.loads((run_dir / PLAN_FILE).read_text(encoding="utf-8"))
-        spec = next(c.get("task_reference") or {} for c in plan.get("configs", [])
-                    if Path(c.get("run_dir", "")).resolve() == run_dir)
         lines = Path(spec["labels"]).read_text(encoding="utf-8", errors="replace").splitlines()
-    except (OSError, ValueError, StopIteration, KeyError, TypeError):
+    except (OSError, KeyError, TypeError):
         return {}
     found = {}
     for line in lines:

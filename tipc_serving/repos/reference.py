@@ -6,8 +6,9 @@ CPU in fp32 (no oneDNN, no TensorRT: the same reference for every case), on the 
 models and exactly the images the served client sent, in a process of its own (chain/answers.py).
 
 A repository module's `task_reference(config, root)` gives the plan's entry: a dict with the task, the script,
-its argv and cwd, the images, the reader of its output (`<repos module>:<function>`, chain/answers.reader) and the parameters each side used, or
-{"unavailable": why}.
+its argv and cwd, the images, the reader of its output (`<repos module>:<function>`, chain/answers.reader, called as
+function(output folder, log text, the plan's entry)) and the parameters each side used, or {"unavailable": why}.
+A script that reads one image at a time has "per_image": true and {image} in its argv: it runs once per image.
 """
 import glob
 import os
