@@ -3,6 +3,8 @@ model and the same images, one comparator per task, shared by the repositories:
 
     classification.py  labels exact, scores within tolerance
     ocr.py             boxes paired by overlap; text exact (edit distance reported), corners in pixels, scores
+    ocr_det.py         a detector alone: boxes paired by overlap, corners in pixels
+    ocr_rec.py         a recogniser alone: text exact (edit distance reported), scores where served
     segmentation.py    pixel agreement and mIoU of the label maps, the served mean label
     detection.py       the same classes and count above a score, boxes paired by IoU, scores
     video.py           top-1 label and score
