@@ -8,14 +8,13 @@ the slow ones capture inside a real pipeline service, in process and thread mode
 """
 import json
 import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from conftest import PYTHON, REPO_ROOT, clean_env
+from conftest import PYTHON, clean_env
 from tipc_serving.chain import capture
 from tipc_serving.chain.replay import replay
 from tipc_serving.verdict import tolerance
@@ -227,7 +226,6 @@ def test_the_replay_command_writes_its_document(tmp_path, exports):
 def test_the_hook_captures_in_a_real_service(tmp_path, small_model, process_mode):
     from conftest import IMAGES, convert_model
     from servicekit import running_service
-    from tipc_serving.client import protocol
 
     (tmp_path / "converted").mkdir()
     served = convert_model(small_model, tmp_path / "converted")

@@ -142,6 +142,31 @@ def test_inference_config_lines_and_flags(tmp_path):
     assert reference.client_default_image(client) == "daisy.jpg"
 
 
+def test_the_inference_script_is_found_or_the_plan_says_which_part_is_missing(tmp_path):
+    from types import SimpleNamespace
+    serving = tmp_path / "configs" / "m_serving_python.txt"
+    serving.parent.mkdir()
+    serving.write_text("")
+    config = SimpleNamespace(path=serving, model_name="m")
+
+    @reference.planned
+    def task_reference(self, config, root):
+        return {"script": reference.inference_script(config, root, "tools/infer.py")[1][0]}
+
+    assert task_reference(None, config, tmp_path) == {"unavailable": "no inference TIPC config beside {} "
+                                                      "(m_infer_python.txt or m_train_infer_python.txt or "
+                                                      "train_infer_python.txt)".format(serving)}
+    (serving.parent / "train_infer_python.txt").write_text("inference:tools/predict.py\n")
+    assert task_reference(None, config, tmp_path) == {
+        "unavailable": "train_infer_python.txt: its inference script is ['tools/predict.py'], not tools/infer.py"}
+    (serving.parent / "m_infer_python.txt").write_text("inference:tools/infer.py --x=1\n")
+    assert task_reference(None, config, tmp_path)["unavailable"] == \
+        "m_infer_python.txt names tools/infer.py, which is not in {}".format(tmp_path)
+    (tmp_path / "tools").mkdir()
+    (tmp_path / "tools" / "infer.py").write_text("")
+    assert task_reference(None, config, tmp_path) == {"script": "tools/infer.py"}
+
+
 def test_ocr_extra_served_lines_are_lines_compared_so_the_count_never_exceeds_the_lines():
     """All of doc/imgs gave "236 of 407 lines differ" where 21 of the 236 were served lines no reference line
     paired (a line the service merged from two): they were counted as differing but not as compared."""

@@ -160,7 +160,7 @@ def test_without_the_inference_config_the_task_level_says_why(tmp_path):
     repo = standin(tmp_path, infer_params=None)
     spec = PaddleDetection().task_reference(tipc.parse(repo / DETECTION_CONFIG), repo)
     assert spec["unavailable"].startswith("no inference TIPC config beside ")
-    assert spec["unavailable"].endswith("(ppyolo_mbv3_small_coco_train_infer_python.txt)")
+    assert spec["unavailable"].endswith(" or ppyolo_mbv3_small_coco_train_infer_python.txt or train_infer_python.txt)")
 
 
 # ---------------------------------------------------------------- end to end (slow)

@@ -9,7 +9,6 @@ config (verdict/baseline.py) are marked, never hidden.
 """
 import importlib
 import os
-import sys
 import time
 from pathlib import Path
 

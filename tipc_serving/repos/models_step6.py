@@ -5,7 +5,7 @@ from pathlib import Path
 
 from .base import (CONVERT, Command, Dialect, DialectCase, client_command, config_flag, eval_words,
                    one_conversion, opt_devices, set_param)
-from .reference import (class_values, inference_config, inference_lines, list_after, numbers, relative,
+from .reference import (class_values, inference_script, list_after, numbers, planned, relative,
                         service_parameters, transform_calls, unavailable, with_flags)
 
 
@@ -37,17 +37,12 @@ class Step6(Dialect):
                            coverage="the tutorial's client prints its own reply format, not this harness's result "
                                     "lines")
 
+    @planned
     def task_reference(self, config, root):
         """deploy/inference_python/infer.py (train_infer_python.txt's `inference:`), from the tutorial's root, on
         the served model and each image the client sends (it posts every file of its --image_dir in os.listdir
         order; infer.py reads one --img-path: it runs once per image)."""
-        path = inference_config(config.path, config.model_name)
-        if path is None:
-            return unavailable("no inference TIPC config beside {} (train_infer_python.txt)".format(config.path))
-        script, flags, _ = inference_lines(path)
-        words = eval_words(script or "")
-        if not words or not words[0].endswith("infer.py") or not (root / words[0]).is_file():
-            return unavailable("{}: its inference script {} is not in {}".format(path.name, words[:1], root))
+        path, words, flags = inference_script(config, root, "infer.py")
         conversion = config.conversions[0]
         if (conversion.model_filename, conversion.params_filename) != ("inference.pdmodel", "inference.pdiparams"):
             return unavailable("{} reads --model-dir's inference.pdmodel, the service {}".format(

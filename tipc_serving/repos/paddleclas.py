@@ -7,7 +7,7 @@ from pathlib import Path
 from ..config.reader import NULL
 from .base import (CONVERT, Command, Dialect, DialectCase, client_command, conversion, eval_words, feed_key_edit,
                    fetch_alias_edits, stem, values_of)
-from .reference import (client_images, inference_config, inference_lines, relative, service_parameters, unavailable,
+from .reference import (client_images, inference_script, planned, relative, service_parameters, unavailable,
                         with_flags)
 
 
@@ -64,6 +64,7 @@ class PaddleClas(Dialect):
                            coverage="PaddleClas replies name labels, and the client sends its own built-in image, "
                                     "which the config does not name")
 
+    @planned
     def task_reference(self, config, root):
         """deploy/python/predict_cls.py with its yaml, run from deploy/ as TIPC's script runs it, its `paddleclas`
         imports resolved to this repository (the script imports `paddleclas.deploy...`, which a pip-installed
@@ -73,17 +74,8 @@ class PaddleClas(Dialect):
             return unavailable("PP-ShiTu's answer is a retrieval from a gallery index (deploy/python/predict_system.py: "
                                "its detector, its recogniser and an index built by build_gallery.py); the task level "
                                "compares PaddleClas classifiers only so far")
-        path = inference_config(config.path, config.model_name)
-        if path is None:
-            return unavailable("no inference TIPC config beside {} ({}_train_infer_python.txt)".format(
-                config.path, config.model_name))
-        script, flags, _ = inference_lines(path)
-        words = eval_words(script or "")
         deploy = root / "deploy"
-        if not words or not words[0].endswith("predict_cls.py"):
-            return unavailable("{}: its inference script is {}, not predict_cls.py".format(path.name, words[:1]))
-        if not (deploy / words[0]).is_file():
-            return unavailable("{} names {} (from deploy/), which is not in {}".format(path.name, words[0], root))
+        path, words, flags = inference_script(config, root, "predict_cls.py", deploy)  # run from deploy/
         images = client_images(config, root)
         if not images:
             return unavailable("the image the client sends could not be learnt from its script")

@@ -5,6 +5,7 @@ import re
 from ..config.reader import NULL
 from .base import (Command, Conversion, Dialect, DialectCase, client_command, config_flag,
                    eval_words, set_param, values_of)
+from .reference import planned
 
 
 class PaddleDetection(Dialect):
@@ -47,22 +48,15 @@ class PaddleDetection(Dialect):
                            service_config=config_flag(web),
                            coverage="detection answers (boxes) are not classes and probabilities")
 
+    @planned
     def task_reference(self, config, root):
         """deploy/python/infer.py, as the model's inference TIPC config (<model>_train_infer_python.txt) names it, on
         the export the service serves (output_inference/<model>/: model.pdmodel and infer_cfg.yml beside
         serving_server/), on the CPU in fp32, with the image the client sends; its answers are the boxes it prints
         (its --save_results stops with a NameError at 666f597f: a Detection box is annotated, never assigned)."""
-        from .reference import client_images, inference_config, inference_lines, relative, unavailable, with_flags
-        path = inference_config(config.path, config.model_name)
-        if path is None:
-            return unavailable("no inference TIPC config beside {} ({}_train_infer_python.txt)".format(
-                config.path, config.model_name))
-        script, flags, _ = inference_lines(path)
-        words = eval_words(script or "")
-        script_path = words[0][2:] if words and words[0].startswith("./") else (words[0] if words else "")
-        if not script_path.endswith("deploy/python/infer.py") or not (root / script_path).is_file():
-            return unavailable("{}: its inference script {} is not the detector's deploy/python/infer.py in {}".format(
-                path.name, words[:1], root))
+        from .reference import client_images, inference_script, relative, unavailable, with_flags
+        path, words, flags = inference_script(config, root, "deploy/python/infer.py")
+        script_path = words[0][2:] if words[0].startswith("./") else words[0]
         exports = [c for c in config.conversions if c.serving_server]
         if not exports:
             return unavailable("no export in the config (infer_mode): no model for {}".format(script_path))

@@ -6,7 +6,7 @@ from ..config.reader import NULL
 from .base import (Command, Dialect, DialectCase, client_command, config_flag, conversion, eval_words,
                    set_param, stem, trt_precisions, values_of)
 from .models_template import Template
-from .reference import (client_images, inference_config, inference_lines, relative, service_parameters, unavailable,
+from .reference import (client_images, inference_script, planned, relative, service_parameters, unavailable,
                         with_flags)
 
 
@@ -81,6 +81,7 @@ class PaddleOCR(Dialect):
                            Command(web + [o for o in opts if o], entries.value("serving_dir"),
                                    "python_server_{}.log".format(name)), clients)
 
+    @planned
     def task_reference(self, config, root):
         """The model's own inference script, as its inference TIPC config runs it: predict_system.py for the det+rec
         configs, predict_det.py for the detector's, predict_rec.py for the recogniser's (REFERENCES)."""
@@ -89,16 +90,7 @@ class PaddleOCR(Dialect):
             return unavailable("no PaddleOCR reference for a config converting {}".format(
                 " and ".join(roles) or "nothing"))
         expected, task, reader, patterns, pairs = REFERENCES[roles]
-        path = inference_config(config.path, config.model_name)
-        if path is None:
-            return unavailable("no inference TIPC config beside {} (model_linux_..._infer_python_....txt or "
-                               "train_infer_python.txt)".format(config.path))
-        script, flags, _ = inference_lines(path)
-        words = eval_words(script or "")
-        if not words or not words[0].endswith(expected):
-            return unavailable("{}: its inference script is {}, not tools/infer/{}".format(path, words[:1], expected))
-        if not (root / words[0]).is_file():
-            return unavailable("{} names {}, which is not in {}".format(path.name, words[0], root))
+        path, words, flags = inference_script(config, root, "tools/infer/" + expected)
         images = client_images(config, root)
         if not images:
             return unavailable("the images the client sends could not be learnt from the config")

@@ -1,6 +1,8 @@
 """PaddleSeg: test_tipc/test_serving_infer_python.sh, test_tipc/serving_python."""
 from .base import (CONVERT, Command, Dialect, DialectCase, client_command, config_flag, eval_words,
                    one_conversion, opt_devices, set_param)
+from .reference import (client_images, inference_script, planned, relative, service_parameters, unavailable,
+                        with_flags)
 
 
 class PaddleSeg(Dialect):
@@ -30,18 +32,12 @@ class PaddleSeg(Dialect):
         return self.config(entries, conversions=conversions, cases=cases, service_config=config_flag(web),
                            coverage="segmentation answers (label maps) are not classes and probabilities")
 
+    @planned
     def task_reference(self, config, root):
         """deploy/python/infer.py with the model's deploy.yaml (PaddleSeg's export writes it beside the model),
         run from the repository's root with its paddleseg package importable (TIPC installs it)."""
         import yaml
-        from .reference import client_images, inference_config, inference_lines, relative, service_parameters, unavailable, with_flags
-        path = inference_config(config.path, config.model_name)
-        if path is None:
-            return unavailable("no inference TIPC config beside {} (train_infer_python.txt)".format(config.path))
-        script, flags, _ = inference_lines(path)
-        words = eval_words(script or "")
-        if not words or not words[0].endswith("infer.py") or not (root / words[0]).is_file():
-            return unavailable("{}: its inference script {} is not in {}".format(path.name, words[:1], root))
+        path, words, flags = inference_script(config, root, "infer.py")
         model = (root / config.conversions[0].dirname).resolve()
         deploy_yaml = model / "deploy.yaml"
         if not deploy_yaml.is_file():

@@ -5,8 +5,8 @@ from pathlib import Path
 
 from .base import (CONVERT, Command, Dialect, DialectCase, client_command, config_flag, eval_words,
                    fetch_alias_edits, one_conversion, set_param)
-from .reference import (class_values, inference_config, inference_lines, list_after, numbers, relative,
-                        service_parameters, transform_calls, unavailable, with_flags)
+from .reference import (class_values, inference_script, list_after, numbers, planned, relative, service_parameters,
+                        transform_calls, unavailable, with_flags)
 
 VIDEO_EXTS = (".avi", ".mp4")  # what its client and tools/predict.py take from a folder (parse_file_paths)
 
@@ -32,18 +32,13 @@ class PaddleVideo(Dialect):
                            service_config=config_flag(web),
                            coverage="video answers (action labels of a clip) are not image classes")
 
+    @planned
     def task_reference(self, config, root):
         """tools/predict.py with its -c yaml (train_infer_python.txt's `inference:`), from the repository's root, on
         the served model and the videos the client sends (the same --input_file, so the same os.listdir order);
         its class ids read as labels through the service's own label list (the plan's "labels")."""
         import yaml
-        path = inference_config(config.path, config.model_name)
-        if path is None:
-            return unavailable("no inference TIPC config beside {} (train_infer_python.txt)".format(config.path))
-        script, flags, _ = inference_lines(path)
-        words = eval_words(script or "")
-        if not words or not words[0].endswith("predict.py") or not (root / words[0]).is_file():
-            return unavailable("{}: its inference script {} is not in {}".format(path.name, words[:1], root))
+        path, words, flags = inference_script(config, root, "predict.py")
         source, videos = sent_videos(config, root)
         if not videos:
             return unavailable("the videos the client sends could not be learnt from the config's --input_file")

@@ -10,29 +10,69 @@ its argv and cwd, the images, the reader of its output (`<repos module>:<functio
 function(output folder, log text, the plan's entry)) and the parameters each side used, or {"unavailable": why}.
 A script that reads one image at a time has "per_image": true and {image} in its argv: it runs once per image.
 """
+import functools
 import glob
 import os
 import re
 from pathlib import Path
 
 from ..config.reader import NULL
+from .base import eval_words
 
 IMAGE_EXTS = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".gif", ".rgb")
+
+
+class NoReference(Exception):
+    """Why a config's answers cannot be compared at the task level (planned: see planned)."""
 
 
 def unavailable(why):
     return {"unavailable": why}
 
 
-def inference_config(serving_config, model_name):
-    """The inference TIPC config beside a serving config: the same name with infer_python for serving_python,
-    else <model>_train_infer_python.txt, else train_infer_python.txt (None when there is none)."""
-    folder = Path(serving_config).parent
+def planned(task_reference):
+    """A repository module's task_reference, its NoReference turned into the plan's {"unavailable": why}."""
+    @functools.wraps(task_reference)
+    def plan(self, config, root):
+        try:
+            return task_reference(self, config, root)
+        except NoReference as why:
+            return unavailable(str(why))
+    return plan
+
+
+def inference_script(config, root, ending, folder=None):
+    """(the inference TIPC config, its script's words, its flags) for a serving config: the config beside it
+    (inference_config) whose `inference:` script ends with `ending` and is in folder (the repository's root
+    unless the script runs from elsewhere, PaddleClas's deploy/); NoReference saying which is missing."""
+    path = inference_config(config.path, config.model_name)
+    if path is None:
+        raise NoReference("no inference TIPC config beside {} ({})".format(
+            config.path, " or ".join(inference_config_names(config.path, config.model_name))))
+    script, flags, _ = inference_lines(path)
+    words = eval_words(script or "")
+    if not words or not words[0].endswith(ending):
+        raise NoReference("{}: its inference script is {}, not {}".format(path.name, words[:1], ending))
+    folder = Path(folder or root)
+    if not (folder / words[0]).is_file():
+        raise NoReference("{} names {}, which is not in {}".format(path.name, words[0], folder))
+    return path, words, flags
+
+
+def inference_config_names(serving_config, model_name):
+    """The names an inference TIPC config beside a serving config may have, in the order they are looked for:
+    the same name with infer_python for serving_python, <model>_train_infer_python.txt, train_infer_python.txt."""
     name = Path(serving_config).name
-    candidates = [name.replace("serving_python", "infer_python"), "{}_train_infer_python.txt".format(model_name),
-                  "train_infer_python.txt"]
-    for candidate in candidates:
-        if candidate != name and (folder / candidate).is_file():
+    names = [name.replace("serving_python", "infer_python"), "{}_train_infer_python.txt".format(model_name),
+             "train_infer_python.txt"]
+    return [n for n in names if n != name]
+
+
+def inference_config(serving_config, model_name):
+    """The inference TIPC config beside a serving config (None when there is none)."""
+    folder = Path(serving_config).parent
+    for candidate in inference_config_names(serving_config, model_name):
+        if (folder / candidate).is_file():
             return folder / candidate
     return None
 
