@@ -79,3 +79,16 @@ def test_paddleseg_and_paddleclas_read_their_preprocessing_on_both_sides():
     rows = TaskCheck(parameters={"service": clas, "reference": paddleclas.preprocess_values(yaml_ops),
                                  "pairs": paddleclas.PARAMETER_PAIRS}).parameter_rows()
     assert [r[3] for r in rows] == [False] * 4 and len(rows) == 4
+
+
+def test_a_long_reason_reads_differences_then_how_many_more_then_parameters_then_accepted_ones():
+    served = {"1.jpg": []}
+    reference = {"1.jpg": [{"text": "w{}".format(i), "score": 0.9, "box": [[0, 10 * i], [9, 10 * i], [9, 10 * i + 5],
+                                                                             [0, 10 * i + 5]]} for i in range(5)]}
+    check = ocr.compare(served, reference, FP32)
+    check.reference, check.parameters = "tools/infer/predict_system.py", parameters()
+    check.differences[-1].accepted = True
+    reason = check.summary_line()
+    more, differ, accepted = (reason.index(part) for part in ("(and 1 more)", "parameters that differ",
+                                                              "1 accepted difference"))
+    assert reason.index("'w2': missing") < more < differ < accepted, reason

@@ -94,7 +94,7 @@ class TaskCheck:
             head = "{}: {} {} as {} gives them".format(self.task, self.items, unit, self.reference)
         shown = self.new[:SHOWN]
         tail = ": " + "; ".join(d.describe() for d in shown) if shown else ""
-        more = " (and {} more)".format(len(self.new) - SHOWN) if len(self.new) > SHOWN else ""
+        tail += " (and {} more)".format(len(self.new) - SHOWN) if len(self.new) > SHOWN else ""
         differing = [row for row in self.parameter_rows() if row[3]]
         if shown and differing:  # where a difference may come from
             tail += "; parameters that differ: " + ", ".join(
@@ -103,7 +103,7 @@ class TaskCheck:
             tail += "{} {} accepted difference{} ({}{})".format(
                 ";" if tail else ",", len(accepted), "" if len(accepted) == 1 else "s", self.baseline or "baseline",
                 ": " + accepted[0].describe() if accepted else "")
-        return head + tail + more
+        return head + tail
 
     def parameter_rows(self):
         """(what, the service's value, the reference's, differs) of each parameter both sides name (the plan's
