@@ -9,12 +9,12 @@ model and the same images, one comparator per task, shared by the repositories:
     detection.py       the same classes and count above a score, boxes paired by IoU, scores
     video.py           top-1 label and score
 
-Each task's module has `served_answer(reply answers)` (a served reply, verdict/replies.py, in the task's terms, or
-None) and `compare(served, reference, tol, precision=, score_rounding=)`, which takes {image: answer} of both
-sides and a verdict.tolerance.TaskTolerance and gives a TaskCheck (chain/answers.py picks the module by the
-plan's task name; a module's TITLE names the task in reasons): how many items (lines, images, boxes) were compared, every difference (image, what, served,
-reference, how much), and the figures. Accepted differences (verdict/baseline.py) do not fail a case but are
-still shown.
+Each task's module has `served_answer(reply answers)` (a served reply, verdict/replies.py, in the task's terms,
+or None) and `compare(served, reference, tol, precision=, score_rounding=)`, which takes {image: answer} of both
+sides and a verdict.tolerance.TaskTolerance and gives a TaskCheck: how many items (lines, images, boxes) were
+compared, every difference (image, what, served, reference, how much), and the figures. chain/answers.py picks
+the module by the plan's task name; a module's TITLE names the task in reasons. Accepted differences
+(verdict/baseline.py) do not fail a case but are still shown.
 """
 import os
 import re
