@@ -23,7 +23,7 @@ IMAGE_EXTS = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".gif", ".rgb")
 
 
 class NoReference(Exception):
-    """Why a config's answers cannot be compared at the task level (planned: see planned)."""
+    """Why a config's answers cannot be compared at the task level; `planned` makes it the plan's entry."""
 
 
 def unavailable(why):
