@@ -363,8 +363,11 @@ def run_processes(output_dir):
     return found
 
 
-def reset_sigint():
-    signal.signal(signal.SIGINT, signal.SIG_DFL)  # a real Ctrl-C reaches a harness started this way
+def reset_signals():
+    """As a terminal starts the harness: a real Ctrl-C reaches it, and SIGHUP is not ignored (under `nohup`, the
+    test run's children inherit SIGHUP ignored, and bash cannot trap a signal ignored when it starts)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGHUP, signal.SIG_DFL)
 
 
 @pytest.mark.e2e
@@ -379,7 +382,7 @@ def test_a_signal_to_the_harness_pid_alone_ends_every_process_of_the_run(tmp_pat
     log = open(str(tmp_path / "harness.out"), "w")
     process = subprocess.Popen(harness_args([config_for(tmp_path, alexnet_model, matrix=two_cpu_cases())], output),
                                cwd=str(REPO_ROOT), env=clean_env(), stdout=log, stderr=subprocess.STDOUT,
-                               start_new_session=True, preexec_fn=reset_sigint)
+                               start_new_session=True, preexec_fn=reset_signals)
     try:
         ready = output / "alexnet" / "serving_python" / "latest" / TWO_CASES[0] / "ready.log"
         wait_for(lambda: process.poll() is not None or ready.exists(), 300)
