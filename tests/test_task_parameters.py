@@ -64,11 +64,11 @@ def test_paddleseg_and_paddleclas_read_their_preprocessing_on_both_sides():
         web = os.path.join(folder, "web_service.py")
         with open(web, "w") as f:
             f.write("self.seq = Compose([\n    NormalizeImage(\n        mean=[0.45, 0.5, 0.5], std=[0.5, 0.5, 0.5]), ToCHW()\n])\n")
-        seg = service_parameters(web, paddleseg.SERVICE_PARAMETERS)
+        seg = service_parameters(web, paddleseg.SERVICE_PARAMETERS, paddleseg.SERVICE_LISTS)
         with open(web, "w") as f:
             f.write("self.seq = Sequential([\n    Resize(256), CenterCrop(224), RGB2BGR(), Transpose((2, 0, 1)),\n"
                     "    Div(255), Normalize([0.485, 0.456, 0.406], [0.229, 0.224, 0.225],\n    True)\n])\n")
-        clas = service_parameters(web, paddleclas.SERVICE_PARAMETERS)
+        clas = service_parameters(web, paddleclas.SERVICE_PARAMETERS, paddleclas.SERVICE_LISTS)
     seg_ref = paddleseg.normalize_values([{"type": "Normalize"}])
     rows = {r[0]: r for r in TaskCheck(parameters={"service": seg, "reference": seg_ref,
                                                    "pairs": paddleseg.PARAMETER_PAIRS}).parameter_rows()}

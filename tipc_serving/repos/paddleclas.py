@@ -96,12 +96,13 @@ class PaddleClas(Dialect):
         return {"task": "classification", "script": "deploy/" + words[0], "inference_config": relative(path, root),
                 "argv": argv, "cwd": str(deploy), "paths": [], "package": "paddleclas=" + str(root), "images": images,
                 "reader": "paddleclas:read_predict_cls", "score_rounding": 0.005,  # predict_cls.py prints scores with 2 decimals
-                "parameters": {"service": service_parameters(web, SERVICE_PARAMETERS) if web else {},
+                "parameters": {"service": service_parameters(web, SERVICE_PARAMETERS, SERVICE_LISTS) if web else {},
                                "reference": reference, "pairs": PARAMETER_PAIRS}}
 
 
 # ---------------------------------------------------------------- the task level's reference (issue 21)
-SERVICE_PARAMETERS = {"preprocess": r"(?s)Sequential\(\[(.*?)\]\)\s*\n", "labels": r"open\([\"']([^\"']+\.label)[\"']\)",
+SERVICE_LISTS = {"preprocess": r"Sequential\("}
+SERVICE_PARAMETERS = {"labels": r"open\([\"']([^\"']+\.label)[\"']\)",
                       "top-1": r"(max\(score\))", "resize short": r"\bResize\((\d+)", "crop": r"CenterCrop\((\d+)",
                       "mean": r"(?s)Normalize\(\s*\[([^\]]*)\]", "std": r"(?s)Normalize\(\s*\[[^\]]*\],\s*\[([^\]]*)\]"}
 # (what, the service's name, the yaml's PreProcess op.key), shown side by side

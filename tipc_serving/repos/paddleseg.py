@@ -59,12 +59,13 @@ class PaddleSeg(Dialect):
         web = root / config.serving_dir / config.cases[0].service.argv[0] if config.cases else None
         return {"task": "segmentation", "script": words[0], "inference_config": relative(path, root), "argv": argv,
                 "cwd": str(root), "paths": [str(root)], "package": None, "images": images[:1], "reader": "paddleseg:read_infer_pngs",
-                "parameters": {"service": service_parameters(web, SERVICE_PARAMETERS) if web else {},
+                "parameters": {"service": service_parameters(web, SERVICE_PARAMETERS, SERVICE_LISTS) if web else {},
                                "reference": reference, "pairs": PARAMETER_PAIRS}}
 
 
 # ---------------------------------------------------------------- the task level's reference (issue 21)
-SERVICE_PARAMETERS = {"preprocess": r"(?s)Compose\(\[(.*?)\]\)\s*\n", "answer": r"(np\.mean\(val\))",
+SERVICE_LISTS = {"preprocess": r"Compose\("}
+SERVICE_PARAMETERS = {"answer": r"(np\.mean\(val\))",
                       "normalize mean": r"(?s)NormalizeImage\(.*?mean=\[([^\]]*)\]",
                       "normalize std": r"(?s)NormalizeImage\(.*?std=\[([^\]]*)\]"}
 PARAMETER_PAIRS = [("normalize mean", "normalize mean", "normalize mean"), ("normalize std", "normalize std", "normalize std")]

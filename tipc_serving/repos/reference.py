@@ -151,9 +151,10 @@ def client_images(config, root):
     return images_of(cwd / default) if default else []
 
 
-def service_parameters(web_service, patterns):
+def service_parameters(web_service, patterns, lists=None):
     """The service's processing parameters that can be read from its web service script: each `pattern` found
-    (a regex with one group), as {name: text}."""
+    (a regex with one group), and the source of each list that follows a `lists` pattern (list_after: a
+    transform list, nested brackets and all), as {name: text}."""
     try:
         text = Path(web_service).read_text(encoding="utf-8", errors="replace")
     except OSError:
@@ -163,6 +164,10 @@ def service_parameters(web_service, patterns):
         match = re.search(pattern, text)
         if match:
             found[name] = re.sub(r"\s+", " ", match.group(1)).strip()
+    for name, pattern in (lists or {}).items():
+        source = list_after(text, pattern)
+        if source is not None:
+            found[name] = source
     return found
 
 
