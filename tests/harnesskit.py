@@ -174,6 +174,21 @@ def run_from_repo(repo, config, output_dir, model_name, case_name, timeout=900):
     return done, next(c for c in results["cases"] if c["name"] == case_name), run_dir
 
 
+def task_reference_of(repo, config):
+    """The plan's task level entry of a config in a repository's copy, as the harness plans it."""
+    from tipc_serving.config import tipc
+    from tipc_serving.repos import by_name
+    parsed = tipc.parse(Path(repo) / config)
+    return by_name(parsed.dialect).task_reference(parsed, Path(repo))
+
+
+def plant(path, old, new):
+    """A fault planted in a copy of a repository's file: old, which must be there, replaced by new."""
+    text = Path(path).read_text()
+    assert old in text, old
+    Path(path).write_text(text.replace(old, new))
+
+
 def start_harness(config_paths, output_dir, ports=None, extra=(), env=None):
     """The harness in the background (its own process group, like a CI job), output to a file."""
     log = open(Path(output_dir).parent / "harness.out", "w")

@@ -105,3 +105,28 @@ def ocr_standin(root):
     shutil.copytree(str(DIALECTS / "PaddleOCR"), str(repo))
     fill_ports(repo, 9998, 18091)
     return convert_ocr(prepare_ocr(repo))
+
+
+PAGE_WORDS = ("PADDLE", "SERVER", "2024")
+
+
+def draw_words(path, words=PAGE_WORDS, size=(480, 960), origin=(60, 120), step=140, scale=3, thickness=7):
+    """An image of words, one a line, black on white (the defaults: the task level's OCR page, three one-word lines
+    with no descenders, on which the service's resize and predict_system's read the same text and boxes)."""
+    import cv2
+    import numpy as np
+    image = np.full(tuple(size) + (3,), 255, np.uint8)
+    for index, word in enumerate(words):
+        cv2.putText(image, word, (origin[0], origin[1] + step * index), cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 0, 0),
+                    thickness, cv2.LINE_AA)
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    cv2.imwrite(str(path), image)
+
+
+def ocr_page_standin(root):
+    """ocr_standin with the page drawn as its doc/imgs/1.jpg and its ops' devices emptied (both on the CPU)."""
+    repo = ocr_standin(root)
+    draw_words(repo / "doc" / "imgs" / "1.jpg")
+    config_yml = repo / "deploy" / "pdserving" / "config.yml"
+    config_yml.write_text(config_yml.read_text().replace('devices: "0"', 'devices: ""'))
+    return repo

@@ -4,7 +4,7 @@ against the stand-in's own tools/infer/predict_system.py, found the TIPC way (th
 the serving config, written into the copy: INFER_PARAMS), run by the harness once per config run; and the
 PaddleSeg stand-in against its deploy/python/infer.py.
 
-The image is drawn here (three one-word lines, no descenders): on it both sides read the same text and their
+The image is standin_models.draw_words' page (three one-word lines, no descenders): on it both sides read the same text and their
 boxes agree within the tolerance although the service resizes otherwise (long side 960, up to a multiple of
 128; predict_system: at most 960, a multiple of 32). tests/ocr_text.jpg is not used: its spaces are on the
 edge, and the two resizes read 'Paddle Serving pipeline' and 'PaddleServingpipeline' (a true difference).
@@ -22,12 +22,11 @@ import sys
 import pytest
 
 from conftest import REPO_ROOT, clean_env
-from harnesskit import run_from_repo
-from standin_models import DIALECTS, OCR_CONFIG, fill_ports, ocr_standin
+from harnesskit import plant, run_from_repo
+from standin_models import DIALECTS, OCR_CONFIG, fill_ports, ocr_page_standin
 
 pytestmark = pytest.mark.slow
 
-WORDS = ("PADDLE", "SERVER", "2024")
 # The model's inference TIPC config, written beside the serving config in the copy only: shipped in the stand-in,
 # it would make every run of it compare, and on tests/ocr_text.jpg (test_ocr_harness.py's image) the stand-in
 # service truly reads otherwise than its predict_system (the spaces above): that test would fail.
@@ -55,24 +54,12 @@ null:null
 REFERENCE = "tools/infer/predict_system.py"
 
 
-def draw_words(path):
-    import cv2
-    import numpy as np
-    image = np.full((480, 960, 3), 255, np.uint8)
-    for index, word in enumerate(WORDS):
-        cv2.putText(image, word, (60, 120 + 140 * index), cv2.FONT_HERSHEY_SIMPLEX, 3, (0, 0, 0), 7, cv2.LINE_AA)
-    cv2.imwrite(str(path), image)
-
-
 @pytest.fixture(scope="module")
 def ocr_repo(tmp_path_factory):
     if shutil.which("unshare") is None:
         pytest.skip("needs unshare for a private network namespace (the stand-in keeps PaddleOCR's ports)")
-    repo = ocr_standin(tmp_path_factory.mktemp("task_level"))
-    draw_words(repo / "doc" / "imgs" / "1.jpg")
+    repo = ocr_page_standin(tmp_path_factory.mktemp("task_level"))
     (repo / INFER_CONFIG).write_text(INFER_PARAMS)
-    config_yml = repo / "deploy" / "pdserving" / "config.yml"
-    config_yml.write_text(config_yml.read_text().replace('devices: "0"', 'devices: ""'))
     return repo
 
 
@@ -80,11 +67,7 @@ def harness(repo, output):
     return run_from_repo(repo, OCR_CONFIG, output, "ch_PP-OCRv3", "cpu_usemkldnn_False_threads_6")
 
 
-def plant(repo, old, new):
-    web = repo / "deploy" / "pdserving" / "web_service.py"
-    text = web.read_text()
-    assert old in text, old
-    web.write_text(text.replace(old, new))
+WEB_SERVICE = "deploy/pdserving/web_service.py"
 
 
 def test_ocr_answers_pass_then_a_planted_fault_fails_is_accepted_and_a_new_one_fails(ocr_repo, tmp_path):
@@ -98,7 +81,7 @@ def test_ocr_answers_pass_then_a_planted_fault_fails_is_accepted_and_a_new_one_f
     assert REFERENCE in answers["command"] and "--rec_batch_num=1" in answers["command"]
 
     # a drop score no line but '2024' (0.9999) reaches: PADDLE and SERVER (0.99, 0.989) disappear
-    plant(ocr_repo, "REC_MIN_SCORE = 0.5", "REC_MIN_SCORE = 0.999")
+    plant(ocr_repo / WEB_SERVICE, "REC_MIN_SCORE = 0.5", "REC_MIN_SCORE = 0.999")
     done, case, run_dir = harness(ocr_repo, tmp_path / "drop")
     assert done.returncode == 1, done.stdout
     assert case["status"] == "failed"
@@ -121,7 +104,7 @@ def test_ocr_answers_pass_then_a_planted_fault_fails_is_accepted_and_a_new_one_f
     assert "'PADDLE': missing" in case["reason"]
 
     # the detector's box threshold above every line's box score (about 0.9): '2024' disappears too
-    plant(ocr_repo, '"box_thresh": 0.6', '"box_thresh": 0.95')
+    plant(ocr_repo / WEB_SERVICE, '"box_thresh": 0.6', '"box_thresh": 0.95')
     done, case, _ = harness(ocr_repo, tmp_path / "box_thresh")
     assert done.returncode == 1, done.stdout
     assert case["status"] == "failed"

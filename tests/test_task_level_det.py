@@ -20,7 +20,7 @@ import shutil
 import pytest
 
 from conftest import PYTHON
-from harnesskit import run_from_repo
+from harnesskit import plant, run_from_repo
 from standin_models import DETECTION_CONFIG, prepare_detection
 from tipc_serving.config import tipc
 from tipc_serving.repos.paddledetection import PaddleDetection, read_infer_boxes
@@ -166,12 +166,6 @@ def test_without_the_inference_config_the_task_level_says_why(tmp_path):
 # ---------------------------------------------------------------- end to end (slow)
 def harness(repo, output):
     return run_from_repo(repo, DETECTION_CONFIG, output, MODEL, "cpu", timeout=600)
-
-
-def plant(path, old, new):
-    text = path.read_text()
-    assert old in text, old
-    path.write_text(text.replace(old, new))
 
 
 @pytest.mark.slow

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from harnesskit import run_from_repo
-from standin_models import DIALECTS, ocr_standin
+from harnesskit import plant, run_from_repo
+from standin_models import DIALECTS, PAGE_WORDS, draw_words, ocr_page_standin
 from tipc_serving.repos.paddleocr import read_det_results, read_rec_results
 from tipc_serving.verdict.replies import read_paddleocr
 from tipc_serving.verdict.tasks import ocr_det, ocr_rec
@@ -132,40 +132,17 @@ def test_the_plan_runs_each_models_own_script_on_its_model_and_the_clients_image
 
 
 # ---------------------------------------------------------------- end to end on the stand-in
-WORDS = ("PADDLE", "SERVER", "2024")
-
-
-def draw(path, words, size, origin, step, scale, thickness):
-    import cv2
-    import numpy as np
-    image = np.full(size + (3,), 255, np.uint8)
-    for index, word in enumerate(words):
-        cv2.putText(image, word, (origin[0], origin[1] + step * index), cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 0, 0),
-                    thickness, cv2.LINE_AA)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    cv2.imwrite(str(path), image)
-
-
 @pytest.fixture(scope="module")
 def ocr_repo(tmp_path_factory):
     if shutil.which("unshare") is None:
         pytest.skip("needs unshare for a private network namespace (the stand-in keeps PaddleOCR's ports)")
-    repo = ocr_standin(tmp_path_factory.mktemp("ocr_single"))
     # test_task_level.py's page: on it the two resizes' boxes agree within the tolerance (3.2 px on a 73 px line; the
     # same words 50 px higher on the page: 4.2 px, a true difference of the service's resize)
-    draw(repo / "doc" / "imgs" / "1.jpg", WORDS, (480, 960), (60, 120), 140, 3, 7)
-    for index, word in enumerate(WORDS, 1):  # word images, as TIPC's rec_inference holds
-        draw(repo / "inference" / "rec_inference" / "word_{}.jpg".format(index), (word,), (100, 300), (20, 70), 0, 2, 5)
-    config_yml = repo / "deploy" / "pdserving" / "config.yml"
-    config_yml.write_text(config_yml.read_text().replace('devices: "0"', 'devices: ""'))
+    repo = ocr_page_standin(tmp_path_factory.mktemp("ocr_single"))
+    for index, word in enumerate(PAGE_WORDS, 1):  # word images, as TIPC's rec_inference holds
+        draw_words(repo / "inference" / "rec_inference" / "word_{}.jpg".format(index), (word,), (100, 300), (20, 70),
+                   0, 2, 5)
     return repo
-
-
-def plant(repo, script, old, new):
-    web = repo / "deploy" / "pdserving" / script
-    text = web.read_text()
-    assert old in text, old
-    web.write_text(text.replace(old, new))
 
 
 def rows(case):
@@ -183,7 +160,7 @@ def test_det_boxes_pass_then_a_changed_unclip_ratio_fails_naming_the_boxes(ocr_r
     assert "predict_det.py" in case["answers"]["command"] and "--det_model_dir=" in case["answers"]["command"]
     assert rows(case)["box threshold"] == ("0.5", "0.6", True)  # the real service's 0.5: no box that close
 
-    plant(ocr_repo, "web_service_det.py", '"unclip_ratio": 1.5', '"unclip_ratio": 2.5')
+    plant(ocr_repo / "deploy" / "pdserving" / "web_service_det.py", '"unclip_ratio": 1.5', '"unclip_ratio": 2.5')
     done, case, _ = run_from_repo(ocr_repo, DET_CONFIG, tmp_path / "unclip", "ch_PP-OCRv3_det", CASE)
     assert done.returncode == 1, done.stdout
     assert case["status"] == "failed"
@@ -207,7 +184,7 @@ def test_rec_text_passes_then_a_shifted_character_list_fails_naming_the_images(o
     keys = ocr_repo / "ppocr" / "utils" / "ppocr_keys_v1.txt"
     lines = keys.read_text().splitlines(True)  # the same characters, each one place on (a list of another version)
     (keys.parent / "ppocr_keys_shifted.txt").write_text("".join(lines[1:] + lines[:1]))
-    plant(ocr_repo, "web_service_rec.py", "ppocr_keys_v1.txt", "ppocr_keys_shifted.txt")
+    plant(ocr_repo / "deploy" / "pdserving" / "web_service_rec.py", "ppocr_keys_v1.txt", "ppocr_keys_shifted.txt")
     done, case, _ = run_from_repo(ocr_repo, REC_CONFIG, tmp_path / "dict", "ch_PP-OCRv3_rec", CASE)
     assert done.returncode == 1, done.stdout
     assert case["status"] == "failed"

@@ -17,11 +17,9 @@ from pathlib import Path
 import pytest
 
 from conftest import IMAGES, clean_env
-from harnesskit import run_from_repo
+from harnesskit import run_from_repo, task_reference_of
 from standin_models import DIALECTS
 from test_task_level_clas import GAIN, GRID, SHARPNESS
-from tipc_serving.config import tipc
-from tipc_serving.repos import by_name
 from tipc_serving.repos.models_step6 import read_infer
 from tipc_serving.verdict.tasks import TaskCheck, classification
 from tipc_serving.verdict.tolerance import for_task
@@ -70,16 +68,11 @@ def step6_copy(root, images=("coffee.jpg",)):
     return repo
 
 
-def plan_entry(repo):
-    config = tipc.parse(repo / CONFIG)
-    return by_name(config.dialect).task_reference(config, repo)
-
-
 # ---------------------------------------------------------------- the plan's entry, the reader (fast)
 
 def test_the_reference_is_infer_py_on_the_cpu_with_the_served_model_once_per_image_sent(tmp_path):
     repo = step6_copy(tmp_path, images=("coffee.jpg", "rocket.jpg", "chelsea.jpg"))
-    spec = plan_entry(repo)
+    spec = task_reference_of(repo, CONFIG)
     sent = os.listdir(str(repo / "lite_data" / "test"))  # the client posts them in this order, naming none
     assert spec["task"] == "classification" and spec["script"] == REFERENCE, spec
     assert spec["inference_config"] == "test_tipc/configs/mobilenet_v3_small/train_infer_python.txt"
@@ -99,16 +92,16 @@ def test_a_changed_normalisation_shows_in_the_parameters_side_by_side(tmp_path):
     repo = step6_copy(tmp_path)
     web = repo / WEB
     web.write_text(web.read_text().replace(NORMALIZE, CHANGED))
-    rows = {row[0]: row for row in TaskCheck(parameters=plan_entry(repo)["parameters"]).parameter_rows()}
+    rows = {row[0]: row for row in TaskCheck(parameters=task_reference_of(repo, CONFIG)["parameters"]).parameter_rows()}
     assert rows["normalisation mean"] == ("normalisation mean", [0.5, 0.5, 0.5], [0.485, 0.456, 0.406], True)
     assert rows["normalisation std"][3] is True and rows["resize (short side)"][3] is False
 
 
 def test_no_inference_config_or_no_image_says_why(tmp_path):
     repo = step6_copy(tmp_path, images=())
-    assert "could not be learnt" in plan_entry(repo)["unavailable"]
+    assert "could not be learnt" in task_reference_of(repo, CONFIG)["unavailable"]
     (repo / "test_tipc/configs/mobilenet_v3_small/train_infer_python.txt").unlink()
-    assert plan_entry(repo)["unavailable"].startswith("no inference TIPC config beside ")
+    assert task_reference_of(repo, CONFIG)["unavailable"].startswith("no inference TIPC config beside ")
 
 
 def test_the_reader_and_the_served_class_id_compare_as_one_label():

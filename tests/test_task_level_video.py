@@ -16,12 +16,10 @@ from pathlib import Path
 import pytest
 
 from conftest import REPO_ROOT, clean_env
-from harnesskit import HARNESS
+from harnesskit import HARNESS, task_reference_of
 from standin_models import DIALECTS
 from test_dialects import seeded_exports, write_inputs  # noqa: F401 (seeded_exports: a fixture, used by name)
 from test_engine_level_dialects import cpu_copy
-from tipc_serving.config import tipc
-from tipc_serving.repos import by_name
 from tipc_serving.repos.paddlevideo import read_predict
 from tipc_serving.verdict.tasks import TaskCheck, video
 from tipc_serving.verdict.tolerance import for_task
@@ -46,15 +44,10 @@ def video_copy(root):
     return repo
 
 
-def plan_entry(repo):
-    config = tipc.parse(repo / CONFIG)
-    return by_name(config.dialect).task_reference(config, repo)
-
-
 def test_the_reference_is_predict_py_on_the_cpu_with_the_served_model_and_the_videos_sent(tmp_path):
     repo = video_copy(tmp_path)
     shutil.copy(str(repo / "data" / "example.avi"), str(repo / "data" / "second.mp4"))
-    spec = plan_entry(repo)
+    spec = task_reference_of(repo, CONFIG)
     data = (repo / "data").resolve()
     sent = [str(data / name) for name in os.listdir(str(data)) if name.endswith((".avi", ".mp4"))]
     assert spec["task"] == "video" and spec["script"] == REFERENCE and spec["images"] == sent and len(sent) == 2
@@ -78,14 +71,14 @@ def test_a_changed_scale_in_the_service_shows_in_the_parameters(tmp_path):
     web = repo / WEB
     web.write_text(web.read_text().replace("Sampler(8, 1, valid_mode=True), Scale(256)",
                                            "Sampler(8, 1, valid_mode=True), Scale(320)"))
-    rows = {row[0]: row for row in TaskCheck(parameters=plan_entry(repo)["parameters"]).parameter_rows()}
+    rows = {row[0]: row for row in TaskCheck(parameters=task_reference_of(repo, CONFIG)["parameters"]).parameter_rows()}
     assert rows["scale (short side)"] == ("scale (short side)", 320, 256, True)
 
 
 def test_without_its_inference_config_the_reference_says_why(tmp_path):
     repo = video_copy(tmp_path)
     (repo / "test_tipc/configs/PP-TSM/train_infer_python.txt").unlink()
-    assert plan_entry(repo)["unavailable"].startswith("no inference TIPC config beside ")
+    assert task_reference_of(repo, CONFIG)["unavailable"].startswith("no inference TIPC config beside ")
 
 
 def test_the_reader_reads_the_real_lines_and_names_the_class_by_the_services_label_list(tmp_path):
@@ -111,7 +104,7 @@ def test_the_stand_ins_predict_py_prints_what_the_reader_reads(tmp_path):
     repo = video_copy(tmp_path)
     subprocess.run([sys.executable, str(DIALECTS / "seeded_models.py"), "video", str(repo / MODEL), "ppTSM"],
                    check=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=clean_env(), timeout=300)
-    spec = plan_entry(repo)
+    spec = task_reference_of(repo, CONFIG)
     env = clean_env(PYTHONPATH=str(REPO_ROOT))
     done = subprocess.run([sys.executable, "-m", "tipc_serving.chain.reference_run", "--path", str(repo), "--",
                            *spec["argv"]], cwd=spec["cwd"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env,
