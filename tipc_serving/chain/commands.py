@@ -14,6 +14,7 @@ import time
 
 from ..errors import deferred_signals
 from ..service.process import stop_group
+from ..verdict.replies import TAIL_LINES  # how many last lines a reason quotes, for a log as for a client's
 
 TERMINATE_GRACE = 5.0  # seconds between SIGTERM and SIGKILL to a command's group
 
@@ -82,7 +83,6 @@ _PADDLE_MESSAGE = re.compile(r"^\s*\((?:[A-Z][A-Za-z]+)\) \S")
 _HEADERS = ("In user code:", "")
 _FATAL = re.compile(r"\b(Failed to|FATAL|Fatal|fatal error|is already used|already in use|Segmentation fault|"
                     r"core dumped)\b")
-TAIL_LINES = 3
 
 
 def _lines(log_path):

@@ -25,7 +25,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Callable, Dict, List, Optional
 
-TAIL_LINES = 3          # the client's last lines a reason quotes when no reply was found
+TAIL_LINES = 3          # the last lines a reason quotes: a client's with no reply, a log with no decisive line
 QUOTE_LIMIT = 200
 ERR_MSG_LIMIT = 200
 
